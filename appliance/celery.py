@@ -1,0 +1,52 @@
+"""The Celery application: queues, routes, and the ready-file handshake with the launcher.
+
+Queues: `control` (compile, health checks, discovery, scaling, benchmarks) is served by the control-plane
+workers; every data-plane node agent serves `node.<name>` and the `nodes` broadcast queue, so one message
+reaches every node and a node can also be addressed alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from celery import Celery, signals
+from kombu import Queue
+from kombu.common import Broadcast
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "appliance.settings")
+
+app = Celery("appliance", include=["workers.config", "workers.agent"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("control"), Broadcast("nodes"))
+app.conf.task_routes = {"workers.agent.converge": {"queue": "nodes", "exchange": "nodes"}}
+app.conf.broker_connection_retry_on_startup = True
+# Safety nets only: changes are pushed as they happen. The periodic converge is also each node's
+# heartbeat; the periodic compile catches a compile message lost with a Redis restart.
+app.conf.beat_schedule = {
+    "converge-nodes": {"task": "workers.agent.converge", "schedule": 15.0},
+    "compile-desired-state": {"task": "workers.config.compile_desired_state", "schedule": 60.0},
+}
+
+
+def _ready_file() -> Path | None:
+    raw = os.environ.get("LB_READY_FILE")
+    return Path(raw) if raw else None
+
+
+@signals.worker_ready.connect
+@signals.beat_init.connect
+def _mark_ready(**_: object) -> None:
+    # The launcher waits for this file instead of sleeping: it appears only once the process is
+    # connected to the broker and consuming.
+    path = _ready_file()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+@signals.worker_shutdown.connect
+def _mark_stopped(**_: object) -> None:
+    path = _ready_file()
+    if path:
+        path.unlink(missing_ok=True)

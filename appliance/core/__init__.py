@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: health endpoints, request ids, JSON logging, object storage, bootstrap."""

@@ -1,0 +1,39 @@
+"""Filters shared by the API list endpoints and the UI list views."""
+
+import django_filters
+
+from appliance.lb.models import ConfigRevision, Route, Server, Upstream, VirtualServer
+
+
+class UpstreamFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Upstream
+        fields = ["name", "algorithm"]
+
+
+class ServerFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = Server
+        fields = ["upstream", "address", "port", "state", "backup"]
+
+
+class VirtualServerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = VirtualServer
+        fields = ["name", "default_upstream"]
+
+
+class RouteFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = Route
+        fields = ["virtual_server", "upstream"]
+
+
+class ConfigRevisionFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = ConfigRevision
+        fields = ["status", "number"]

@@ -1,0 +1,160 @@
+"""Business rules of the load-balancing domain, shared by the API, the UI and the workers.
+
+Change → `mark_changed` (same transaction) → the compile worker turns the newest desired state into an
+immutable `ConfigRevision` → every node agent converges on the newest revision and reports back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Right
+from nginx.compiler import CompileError, compile_config
+
+from appliance.lb.choices import RevisionStatus
+from appliance.lb.models import (
+    ConfigRevision,
+    DataPlaneNode,
+    DesiredState,
+    NodeRevisionStatus,
+    Server,
+    Upstream,
+    VirtualServer,
+)
+from appliance.lb.snapshot import Quarantine, build_snapshot
+
+log = logging.getLogger(__name__)
+
+COMPILE_LOCK = 0x4C42_0001  # pg advisory lock key: one compile at a time across all workers
+MAX_QUARANTINE_ROUNDS = 20
+
+
+def desired_state() -> DesiredState:
+    state, _ = DesiredState.objects.get_or_create(pk=1)
+    return state
+
+
+def mark_changed(cause: str, author: str = "") -> int:
+    """Record a change of desired state; call inside the transaction that made it.
+
+    Returns the generation that will carry the change. The compile is enqueued after commit, so the
+    worker always sees the change; a burst of changes coalesces into one compile (see DesiredState).
+    """
+    desired_state()
+    DesiredState.objects.filter(pk=1).update(
+        generation=F("generation") + 1,
+        cause=Right(Concat(F("cause"), Value(cause + "\n")), 4000),
+        author=author[:150],
+    )
+    from workers.config import compile_desired_state as task
+
+    transaction.on_commit(lambda: task.delay())
+    return int(DesiredState.objects.values_list("generation", flat=True).get(pk=1))
+
+
+def _next_number() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('lb_revision_number_seq')")
+        return int(cursor.fetchone()[0])
+
+
+def _compile_quarantining(quarantine: Quarantine | None = None):  # type: ignore[no-untyped-def]
+    """Compile; an object the compiler rejects is left out with its reason and the rest compiles."""
+    for _ in range(MAX_QUARANTINE_ROUNDS):
+        snapshot, quarantine = build_snapshot(quarantine)
+        try:
+            return compile_config(snapshot), quarantine
+        except CompileError as exc:
+            model = {"upstream": Upstream, "virtual_server": VirtualServer}.get(exc.obj_kind, Upstream)
+            obj = model.objects.filter(name=exc.obj_name).first()
+            if obj is None:
+                raise
+            kind = "virtual_server" if model is VirtualServer else "upstream"
+            quarantine.add(kind, obj.pk, obj.name, str(exc))
+    raise RuntimeError("too many objects rejected by the compiler")
+
+
+def _sync_server_quarantine(quarantine: Quarantine) -> None:
+    reasons = {int(str(i["id"])): str(i["error"]) for i in quarantine.items if i["kind"] == "server"}
+    Server.objects.exclude(pk__in=reasons).exclude(quarantine_reason="").update(quarantine_reason="")
+    for pk, reason in reasons.items():
+        Server.objects.filter(pk=pk).exclude(quarantine_reason=reason[:500]).update(quarantine_reason=reason[:500])
+
+
+def live_revision() -> ConfigRevision | None:
+    return ConfigRevision.objects.filter(status=RevisionStatus.APPLIED).order_by("-number").first()
+
+
+def compile_desired_state(force: bool = False) -> ConfigRevision | None:
+    """Compile the newest desired state into a new revision, unless nothing changed. Single-flight."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPILE_LOCK])
+        state = DesiredState.objects.select_for_update().get_or_create(pk=1)[0]
+        latest = ConfigRevision.objects.order_by("-number").first()
+        if latest and not force and state.compiled_generation >= state.generation:
+            return None
+        compiled, quarantine = _compile_quarantining()
+        _sync_server_quarantine(quarantine)
+        cause, author = state.cause.strip(), state.author
+        DesiredState.objects.filter(pk=1).update(compiled_generation=state.generation, cause="")
+        if latest and latest.checksum == compiled.checksum and not force:
+            return None
+        revision = ConfigRevision.objects.create(
+            number=_next_number(), files=compiled.files, checksum=compiled.checksum,
+            listen_ports=list(compiled.listen_ports), cause=cause or "compile", author=author,
+            previous=live_revision(), quarantined=quarantine.items)
+        transaction.on_commit(broadcast_converge)
+    log.info("created revision %s (%s)", revision.number, revision.cause.replace("\n", "; "))
+    return revision
+
+
+def rollback(target: ConfigRevision, author: str) -> ConfigRevision:
+    """Put an older revision's files live again, as a new revision (history is never rewritten).
+
+    The stored objects are not changed: the next change of desired state compiles from them again.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPILE_LOCK])
+        revision = ConfigRevision.objects.create(
+            number=_next_number(), files=target.files, checksum=target.checksum,
+            listen_ports=target.listen_ports, cause=f"rollback to revision {target.number}", author=author,
+            previous=live_revision(), rollback_of=target, quarantined=target.quarantined)
+        transaction.on_commit(broadcast_converge)
+    return revision
+
+
+def broadcast_converge() -> None:
+    from workers.agent import converge
+
+    converge.delay()
+
+
+def record_node_result(node: DataPlaneNode, revision: ConfigRevision, ok: bool, message: str,
+                       duration_ms: int) -> None:
+    status = RevisionStatus.APPLIED if ok else RevisionStatus.FAILED
+    NodeRevisionStatus.objects.update_or_create(
+        revision=revision, node=node, defaults={"status": status, "message": message[:20000],
+                                                "duration_ms": duration_ms})
+    if ok:
+        DataPlaneNode.objects.filter(pk=node.pk).update(live_revision=revision.number)
+    refresh_revision_status(revision)
+
+
+def refresh_revision_status(revision: ConfigRevision) -> None:
+    """applied = every active node serves it; failed = some node refused it (with nginx's words)."""
+    statuses = list(revision.node_statuses.select_related("node"))
+    failed = [s for s in statuses if s.status == RevisionStatus.FAILED]
+    applied = {s.node_id for s in statuses if s.status == RevisionStatus.APPLIED}
+    active = set(DataPlaneNode.objects.active().values_list("pk", flat=True))
+    if failed:
+        status = RevisionStatus.FAILED
+        error = "\n".join(f"[{s.node.name}] {s.message}" for s in failed)
+    elif active and active <= applied:
+        status, error = RevisionStatus.APPLIED, ""
+    else:
+        status, error = RevisionStatus.PENDING, ""
+    ConfigRevision.objects.filter(pk=revision.pk).update(status=status, error=error)

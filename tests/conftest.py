@@ -1,0 +1,53 @@
+"""Session fixtures: the real stack (PostgreSQL, Redis, S3, nginx, Celery, web) started by the launcher.
+
+Each fixture starts only its piece, once per session, so a model test pays for PostgreSQL alone. The
+tests share the appliance's own database with the workers (no test_ copy): integration tests use
+`transactional_db`, whose committed rows the workers can see, and which is emptied after each test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from appliance.launcher.config import StackConfig
+from appliance.launcher.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    cfg = StackConfig.from_env()
+    stack = Stack(cfg, log=lambda _msg: None)
+    yield stack
+    stack.stop()
+    shutil.rmtree(cfg.state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def infra(stack: Stack) -> Stack:
+    stack.start_infra()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(infra: Stack) -> None:
+    """The database already exists and is migrated by the launcher; nothing to create."""
+
+
+@pytest.fixture(scope="session")
+def dataplane(infra: Stack) -> Stack:
+    """One nginx node with its agent, plus the control-plane worker and beat."""
+    infra.start_node(infra.cfg.node_name, infra.cfg.bind, infra.cfg.ports.status)
+    infra.start_control(web=False)
+    return infra
+
+
+@pytest.fixture(scope="session")
+def web(dataplane: Stack) -> str:
+    from appliance.launcher.services import Web
+
+    server = Web(dataplane.cfg, workers=2)
+    dataplane._start(server, "web")
+    return server.url

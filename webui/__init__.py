@@ -1,0 +1,1 @@
+"""The browser admin UI: server-rendered Django templates with htmx."""

@@ -1,0 +1,7 @@
+"""Django app config for the browser UI."""
+
+from django.apps import AppConfig
+
+
+class WebuiConfig(AppConfig):
+    name = "webui"
