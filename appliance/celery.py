@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 from kombu import Queue
 from kombu.common import Broadcast
 
@@ -18,13 +18,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "appliance.settings")
 
 app = Celery("appliance", include=["workers.config", "workers.agent"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("control"), Broadcast("nodes"))
-app.conf.task_routes = {"workers.agent.converge": {"queue": "nodes", "exchange": "nodes"}}
+# Explicit routing key on both sides: kombu's Redis fanout publishes to "<exchange>/<routing key>".
+NODES = Broadcast("nodes", routing_key="nodes")
+app.conf.task_queues = (Queue("control"), NODES)
+app.conf.task_routes = {
+    "workers.agent.converge": {"queue": NODES, "exchange": NODES.exchange, "routing_key": "nodes"}
+}
 app.conf.broker_connection_retry_on_startup = True
+
+
+def broadcast(task: Task, *args: object) -> None:
+    """Send `task` to every node agent.
+
+    kombu's Redis transport only fans out to exchanges this process has declared; an undeclared one is
+    silently treated as direct and the message is lost, so declare before every broadcast.
+    """
+    with app.producer_or_acquire() as producer:
+        NODES.exchange(producer.channel).declare()
+        task.apply_async(args=args, producer=producer)
+
+
 # Safety nets only: changes are pushed as they happen. The periodic converge is also each node's
 # heartbeat; the periodic compile catches a compile message lost with a Redis restart.
 app.conf.beat_schedule = {
-    "converge-nodes": {"task": "workers.agent.converge", "schedule": 15.0},
+    "converge-nodes": {"task": "workers.agent.broadcast_converge", "schedule": 15.0},
     "compile-desired-state": {"task": "workers.config.compile_desired_state", "schedule": 60.0},
 }
 

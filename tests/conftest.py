@@ -7,6 +7,7 @@ tests share the appliance's own database with the workers (no test_ copy): integ
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -22,7 +23,8 @@ def stack() -> Iterator[Stack]:
     stack = Stack(cfg, log=lambda _msg: None)
     yield stack
     stack.stop()
-    shutil.rmtree(cfg.state_dir, ignore_errors=True)
+    if not os.environ.get("LB_KEEP_TEST_STATE"):  # set it to read the services' logs after a failure
+        shutil.rmtree(cfg.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +48,10 @@ def dataplane(infra: Stack) -> Stack:
 
 @pytest.fixture(scope="session")
 def web(dataplane: Stack) -> str:
-    from appliance.launcher.services import Web
+    return dataplane.start_web(workers=2)
 
-    server = Web(dataplane.cfg, workers=2)
-    dataplane._start(server, "web")
-    return server.url
+
+@pytest.fixture(scope="session")
+def payments(infra: Stack) -> list[str]:
+    """Three payment-service replicas (services/payment) on their own ports; returns their base URLs."""
+    return [replica.url for replica in infra.start_payments(3)]

@@ -1,15 +1,21 @@
-"""Node-agent task: converge this node's nginx on the newest revision (broadcast to every node)."""
+"""Node-agent tasks: converge every node's nginx on the newest revision (broadcast to all nodes)."""
 
 from celery import shared_task
-from django.db import OperationalError
+
+from appliance.celery import broadcast
 
 
-@shared_task(name="workers.agent.converge", acks_late=False, autoretry_for=(OperationalError,),
-             retry_backoff=True, max_retries=5, soft_time_limit=60, time_limit=90)
+@shared_task(name="workers.agent.converge", acks_late=False, soft_time_limit=60, time_limit=90)
 def converge() -> int | None:
-    # acks_late is off: a broadcast message has no one to be redelivered to, and converging again is
-    # what the periodic beat entry does anyway.
+    # No retries and no late ack: a broadcast has no single consumer to redeliver to, converging is
+    # idempotent, and the periodic broadcast below is the retry.
     from appliance.lb import agent
 
     status = agent.converge()
     return status.revision.number if status else None
+
+
+@shared_task(name="workers.agent.broadcast_converge", soft_time_limit=10, time_limit=20)
+def broadcast_converge() -> None:
+    """Periodic: every node converges (and so reports its heartbeat)."""
+    broadcast(converge)

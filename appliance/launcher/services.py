@@ -150,10 +150,12 @@ class SeaweedFS:
         return self.child
 
     def probe(self) -> bool:
+        import urllib3
         from minio import Minio
 
         client = Minio(self.cfg.s3_endpoint, access_key=self.cfg.secret("s3-access-key"),
-                       secret_key=self.cfg.secret("s3-secret-key"), secure=False, region=self.cfg.s3_region)
+                       secret_key=self.cfg.secret("s3-secret-key"), secure=False, region=self.cfg.s3_region,
+                       http_client=urllib3.PoolManager(timeout=2, retries=False))
         client.list_buckets()
         return True
 
@@ -240,8 +242,10 @@ class NginxNode:
         self.prefix = cfg.path("nodes", name)
         self.params = NodeParams(name=name, bind_address=bind, status_port=status_port)
         self.status_url = f"http://{bind}:{status_port}"
-        self.child = Child(f"nginx-{name}", [NGINX_BIN, "-p", f"{self.prefix}/", "-c", "current/main.conf",
-                                             "-g", "daemon off;"], cfg.path("logs", f"nginx-{name}.log"))
+        from nginx import process
+
+        argv = process.nginx_command(self.prefix, NGINX_BIN, "current/main.conf", "-g", "daemon off;")
+        self.child = Child(f"nginx-{name}", argv, cfg.path("logs", f"nginx-{name}.log"))
 
     def start(self) -> Child:
         from nginx import process

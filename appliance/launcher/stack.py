@@ -30,6 +30,9 @@ class Stack:
 
     def start_infra(self) -> None:
         """PostgreSQL (+ roles and databases), Redis, the S3 server, migrations, buckets, admin."""
+        self.cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        # Traversable (not listable) by the postgres user, which owns the cluster directory inside.
+        self.cfg.state_dir.chmod(0o711)
         for path in ("logs", "run"):
             self.cfg.path(path).mkdir(parents=True, exist_ok=True)
         self.postgres = svc.Postgres(self.cfg)
@@ -55,7 +58,12 @@ class Stack:
         self._start(svc.control_worker(self.cfg), "Celery worker")
         self._start(svc.beat(self.cfg), "Celery beat")
         if web:
-            self._start(svc.Web(self.cfg), "web app (gunicorn)")
+            self.start_web()
+
+    def start_web(self, workers: int = 3) -> str:
+        server = svc.Web(self.cfg, workers)
+        self._start(server, "web app (gunicorn)")
+        return server.url
 
     def start_payments(self, count: int) -> list[svc.PaymentReplica]:
         svc.run([sys.executable, "-m", "django", "migrate", "--noinput"], "payment migrations",

@@ -128,9 +128,10 @@ def rollback(target: ConfigRevision, author: str) -> ConfigRevision:
 
 
 def broadcast_converge() -> None:
+    from appliance.celery import broadcast
     from workers.agent import converge
 
-    converge.delay()
+    broadcast(converge)
 
 
 def record_node_result(node: DataPlaneNode, revision: ConfigRevision, ok: bool, message: str,
