@@ -60,10 +60,12 @@ class Upstream(models.Model):
             if self.hash_key or self.hash_key_name:
                 raise ValidationError({"hash_key": "only the hash algorithm takes a hash key"})
             return
+        if self.hash_key in (HashKey.HEADER, HashKey.COOKIE) and not self.hash_key_name:
+            raise ValidationError({"hash_key_name": f"required when hashing on a {self.hash_key}"})
         try:
             validation.validate_hash_key(self.hash_key or None, self.hash_key_name or None)
         except ValueError as exc:
-            raise ValidationError({"hash_key": str(exc)}) from None
+            raise ValidationError({"hash_key_name" if self.hash_key_name else "hash_key": str(exc)}) from None
 
 
 class Server(models.Model):
