@@ -13,7 +13,9 @@ STACK = StackConfig.from_env()
 BASE_DIR = STACK.state_dir
 DEBUG = env_bool("LB_DEBUG", False)
 SECRET_KEY = STACK.secret("django-secret-key")
-ALLOWED_HOSTS = [h for h in env_str("LB_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in env_str("LB_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("LB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "appliance.core",
+    "appliance.accounts",
     "appliance.lb",
     "webui",
 ]
@@ -106,7 +109,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["appliance.accounts.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -163,6 +166,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "appliance.core.logging.JsonFormatter"}},
     "filters": {"request_id": {"()": "appliance.core.logging.RequestIdFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LB_LOG_LEVEL", "INFO")},
 }

@@ -28,8 +28,14 @@ def client() -> Minio:
     # Short timeouts and no retries inside the SDK: callers (Celery tasks) own the retry policy, and an
     # outage must turn into a quick, clear error rather than a hung request.
     http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=10), retries=False, maxsize=10)
-    return Minio(cfg["endpoint"], access_key=cfg["access_key"], secret_key=cfg["secret_key"],
-                 secure=cfg["secure"], region=cfg["region"], http_client=http)
+    return Minio(
+        cfg["endpoint"],
+        access_key=cfg["access_key"],
+        secret_key=cfg["secret_key"],
+        secure=cfg["secure"],
+        region=cfg["region"],
+        http_client=http,
+    )
 
 
 def bucket(role: str) -> str:

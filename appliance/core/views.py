@@ -18,4 +18,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     ready = all(c["status"] == "ok" for c in checks.values())
-    return JsonResponse({"status": "ok" if ready else "degraded", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "degraded", "checks": checks}, status=200 if ready else 503
+    )

@@ -27,8 +27,14 @@ def run(cfg: StackConfig) -> int:
         stack.start_node(cfg.node_name, cfg.bind, cfg.ports.status)
         stack.start_control()
         stack.start_payments(cfg.payment_replicas)
-        svc.manage(cfg, "demo", "--payment-ports", ",".join(str(r.port) for r in stack.payments),
-                   "--http-port", str(cfg.ports.demo_http))
+        svc.manage(
+            cfg,
+            "demo",
+            "--payment-ports",
+            ",".join(str(r.port) for r in stack.payments),
+            "--http-port",
+            str(cfg.ports.demo_http),
+        )
         print_welcome(cfg)
         while not stop.wait(1.0):
             dead = [c for c in stack.running if not c.child.alive()]  # type: ignore[attr-defined]
@@ -48,17 +54,22 @@ def run(cfg: StackConfig) -> int:
 
 def print_welcome(cfg: StackConfig) -> None:
     password_file = cfg.path("admin-password")
-    password_hint = f"password in {password_file}" if password_file.exists() else "password from LB_ADMIN_PASSWORD"
+    password_hint = (
+        f"password in {password_file}" if password_file.exists() else "password from LB_ADMIN_PASSWORD"
+    )
     web = f"http://{cfg.bind}:{cfg.ports.web}"
-    print(f"""
-The LB appliance is running (state in {cfg.state_dir}, logs in {cfg.path('logs')}).
+    print(
+        f"""
+The LB appliance is running (state in {cfg.state_dir}, logs in {cfg.path("logs")}).
   Web UI and API   {web}/          user admin, {password_hint}
   API docs         {web}/api/v1/docs/
   Readiness        {web}/readyz
   Demo service     http://{cfg.bind}:{cfg.ports.demo_http}/api/payments  (payment replicas behind the LB)
   Data-plane status http://{cfg.bind}:{cfg.ports.status}/revision
 Press Ctrl-C to stop everything.
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 def main() -> int:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_STATE_DIR = "/var/tmp/lb-appliance"
+DEFAULT_STATE_DIR = "/var/tmp/lb-appliance"  # noqa: S108 - fixed, documented location, not a temp file
 
 
 class ConfigError(ValueError):
@@ -75,8 +77,12 @@ class Ports:
     @classmethod
     def from_env(cls) -> Ports:
         defaults = cls()
-        return cls(**{name: env_int(f"LB_{name.upper()}_PORT", getattr(defaults, name), 1) for name in
-                      defaults.__dataclass_fields__})
+        return cls(
+            **{
+                name: env_int(f"LB_{name.upper()}_PORT", getattr(defaults, name), 1)
+                for name in defaults.__dataclass_fields__
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -159,3 +165,28 @@ class StackConfig:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
+
+
+def isolated_environment(prefix: str) -> Path:
+    """Point this process (and its children) at a fresh state dir and free loopback ports.
+
+    Used by the test suite and the benchmarks so they never touch a running `make run`. Idempotent per
+    process tree: a child that inherits the environment keeps it.
+    """
+    if os.environ.get("LB_ISOLATED"):
+        return Path(os.environ["LB_STATE_DIR"])
+    os.environ["LB_ISOLATED"] = "1"
+    os.environ["LB_STATE_DIR"] = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
+    names = list(Ports.__dataclass_fields__)
+    sockets = []
+    try:
+        for _ in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        for name, sock in zip(names, sockets, strict=True):
+            os.environ[f"LB_{name.upper()}_PORT"] = str(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return Path(os.environ["LB_STATE_DIR"])

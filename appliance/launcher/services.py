@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from appliance.launcher.config import StackConfig
-from appliance.launcher.procs import Child, StartError, run
+from appliance.launcher.procs import Child, run
 
 REPO = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("LB_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -42,10 +42,23 @@ class Postgres:
         self.data = cfg.path("postgres", "data")
         self.sock = cfg.path("postgres", "run")
         self.user = "postgres" if os.geteuid() == 0 else None
-        self.child = Child("postgresql", [str(PG_BIN / "postgres"), "-D", str(self.data),
-                                          "-c", f"listen_addresses={cfg.bind}", "-p", str(cfg.ports.postgres),
-                                          "-c", f"unix_socket_directories={self.sock}"],
-                           cfg.path("logs", "postgresql.log"), user=self.user, cwd=Path("/"))
+        self.child = Child(
+            "postgresql",
+            [
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(self.data),
+                "-c",
+                f"listen_addresses={cfg.bind}",
+                "-p",
+                str(cfg.ports.postgres),
+                "-c",
+                f"unix_socket_directories={self.sock}",
+            ],
+            cfg.path("logs", "postgresql.log"),
+            user=self.user,
+            cwd=Path("/"),
+        )
 
     def _own(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -58,8 +71,23 @@ class Postgres:
             return
         for path in (self.data.parent, self.data, self.sock, self.child.log.parent):
             self._own(path)
-        run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
-             "--auth-local=trust", "--auth-host=scram-sha-256"], "initdb", user=self.user, cwd=Path("/"))
+        run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            "initdb",
+            user=self.user,
+            cwd=Path("/"),
+        )
 
     def start(self) -> Child:
         self.init()
@@ -68,22 +96,25 @@ class Postgres:
         if self.user:
             shutil.chown(self.child.log, self.user)
         self.child.start()
-        self.child.wait_ready(lambda: self.psql("SELECT 1") == "1", 60, "accepting connections")
+        self.child.wait_ready(lambda: self.psql("SELECT 1;") == "1", 60, "accepting connections")
         return self.child
 
-    def psql(self, sql: str, db: str = "postgres") -> str:
-        return run([str(PG_BIN / "psql"), "-h", str(self.sock), "-p", str(self.cfg.ports.postgres), "-U", "postgres",
-                    "-d", db, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], "psql", user=self.user,
-                   cwd=Path("/")).strip()
+    def psql(self, sql: str, **variables: str) -> str:
+        """Run SQL as the superuser over the private socket; `:'name'` / `:"name"` quote `variables`."""
+        argv = [str(PG_BIN / "psql"), "-h", str(self.sock), "-p", str(self.cfg.ports.postgres)]
+        argv += ["-U", "postgres", "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1"]
+        for name, value in variables.items():
+            argv += ["-v", f"{name}={value}"]
+        return run(argv, "psql", user=self.user, cwd=Path("/"), stdin=sql).strip()
 
     def ensure_database(self, name: str, user: str, password: str) -> None:
         """Create (or update) the login role and its database; idempotent."""
-        quoted_pw = password.replace("'", "''")
-        if self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'") != "1":
-            self.psql(f'CREATE ROLE "{user}" LOGIN CREATEDB')
-        self.psql(f"ALTER ROLE \"{user}\" PASSWORD '{quoted_pw}'")
-        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
-            self.psql(f'CREATE DATABASE "{name}" OWNER "{user}"')
+        names = {"db": name, "role": user}
+        if self.psql("SELECT 1 FROM pg_roles WHERE rolname = :'role';", **names) != "1":
+            self.psql('CREATE ROLE :"role" LOGIN CREATEDB;', **names)
+        self.psql("""ALTER ROLE :"role" PASSWORD :'password';""", password=password, **names)
+        if self.psql("SELECT 1 FROM pg_database WHERE datname = :'db';", **names) != "1":
+            self.psql('CREATE DATABASE :"db" OWNER :"role";', **names)
 
     def stop(self) -> None:
         self.child.stop(signal.SIGINT, 30)  # SIGINT = PostgreSQL's "fast" shutdown
@@ -95,8 +126,16 @@ class Redis:
     def __init__(self, cfg: StackConfig) -> None:
         self.cfg = cfg
         data = cfg.path("redis")
-        conf = [f"bind {cfg.bind}", f"port {cfg.ports.redis}", "save ''", "appendonly no", "daemonize no",
-                f"dir {data}", f"requirepass {cfg.secret('redis-password')}", "protected-mode yes"]
+        conf = [
+            f"bind {cfg.bind}",
+            f"port {cfg.ports.redis}",
+            "save ''",
+            "appendonly no",
+            "daemonize no",
+            f"dir {data}",
+            f"requirepass {cfg.secret('redis-password')}",
+            "protected-mode yes",
+        ]
         self.conf_path = data / "redis.conf"
         self.conf_text = "\n".join(conf) + "\n"
         self.child = Child("redis", ["redis-server", str(self.conf_path)], cfg.path("logs", "redis.log"))
@@ -127,21 +166,53 @@ class SeaweedFS:
         self.dir = cfg.path("s3")
         p = cfg.ports
         weed = Path(sys.executable).with_name("weed")
-        self.child = Child("seaweedfs", [
-            str(weed), "server", f"-dir={self.dir}", f"-ip={cfg.bind}", f"-ip.bind={cfg.bind}",
-            f"-master.port={p.weed_master}", f"-master.port.grpc={p.weed_master_grpc}",
-            f"-volume.port={p.weed_volume}", f"-volume.port.grpc={p.weed_volume_grpc}",
-            "-filer", f"-filer.port={p.weed_filer}", f"-filer.port.grpc={p.weed_filer_grpc}",
-            "-s3", f"-s3.port={p.s3}", f"-s3.port.grpc={p.s3_grpc}", f"-s3.config={self.dir / 's3.json'}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false", "-master.electionTimeout=1s",
-            "-master.volumeSizeLimitMB=256", "-volume.max=0", "-metricsPort=0",
-        ], cfg.path("logs", "seaweedfs.log"))
+        self.child = Child(
+            "seaweedfs",
+            [
+                str(weed),
+                "server",
+                f"-dir={self.dir}",
+                f"-ip={cfg.bind}",
+                f"-ip.bind={cfg.bind}",
+                f"-master.port={p.weed_master}",
+                f"-master.port.grpc={p.weed_master_grpc}",
+                f"-volume.port={p.weed_volume}",
+                f"-volume.port.grpc={p.weed_volume_grpc}",
+                "-filer",
+                f"-filer.port={p.weed_filer}",
+                f"-filer.port.grpc={p.weed_filer_grpc}",
+                "-s3",
+                f"-s3.port={p.s3}",
+                f"-s3.port.grpc={p.s3_grpc}",
+                f"-s3.config={self.dir / 's3.json'}",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-master.telemetry=false",
+                "-master.electionTimeout=1s",
+                "-master.volumeSizeLimitMB=256",
+                "-volume.max=0",
+                "-metricsPort=0",
+                "-volume.preStopSeconds=0",
+            ],
+            cfg.path("logs", "seaweedfs.log"),
+        )
 
     def start(self) -> Child:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        identity = {"identities": [{"name": "appliance", "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                                    "credentials": [{"accessKey": self.cfg.secret("s3-access-key"),
-                                                     "secretKey": self.cfg.secret("s3-secret-key")}]}]}
+        identity = {
+            "identities": [
+                {
+                    "name": "appliance",
+                    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    "credentials": [
+                        {
+                            "accessKey": self.cfg.secret("s3-access-key"),
+                            "secretKey": self.cfg.secret("s3-secret-key"),
+                        }
+                    ],
+                }
+            ]
+        }
         fd = os.open(self.dir / "s3.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(identity, handle)
@@ -153,9 +224,14 @@ class SeaweedFS:
         import urllib3
         from minio import Minio
 
-        client = Minio(self.cfg.s3_endpoint, access_key=self.cfg.secret("s3-access-key"),
-                       secret_key=self.cfg.secret("s3-secret-key"), secure=False, region=self.cfg.s3_region,
-                       http_client=urllib3.PoolManager(timeout=2, retries=False))
+        client = Minio(
+            self.cfg.s3_endpoint,
+            access_key=self.cfg.secret("s3-access-key"),
+            secret_key=self.cfg.secret("s3-secret-key"),
+            secure=False,
+            region=self.cfg.s3_region,
+            http_client=urllib3.PoolManager(timeout=2, retries=False),
+        )
         client.list_buckets()
         return True
 
@@ -165,13 +241,21 @@ class SeaweedFS:
 
 def django_env(cfg: StackConfig, **extra: str) -> dict[str, str]:
     """Environment for every Django/Celery child: the stack's state dir plus overrides."""
-    return {"LB_STATE_DIR": str(cfg.state_dir), "DJANGO_SETTINGS_MODULE": "appliance.settings",
-            "PYTHONPATH": str(REPO), **extra}
+    return {
+        "LB_STATE_DIR": str(cfg.state_dir),
+        "DJANGO_SETTINGS_MODULE": "appliance.settings",
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
 
 
 def manage(cfg: StackConfig, *args: str) -> str:
-    return run([sys.executable, str(REPO / "manage.py"), *args], f"manage.py {' '.join(args)}",
-               env=django_env(cfg), cwd=REPO)
+    return run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        f"manage.py {' '.join(args)}",
+        env=django_env(cfg),
+        cwd=REPO,
+    )
 
 
 def ready_file(cfg: StackConfig, name: str) -> Path:
@@ -182,11 +266,17 @@ def ready_file(cfg: StackConfig, name: str) -> Path:
 class CeleryProcess:
     """A Celery worker or beat; ready once its ready-file appears (written from Celery's own signals)."""
 
-    def __init__(self, cfg: StackConfig, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, cfg: StackConfig, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> None:
         self.cfg, self.name = cfg, name
-        self.child = Child(name, [sys.executable, "-m", "celery", "-A", "appliance", *args],
-                           cfg.path("logs", f"{name}.log"),
-                           env=django_env(cfg, LB_READY_FILE=str(ready_file(cfg, name)), **(env or {})), cwd=REPO)
+        self.child = Child(
+            name,
+            [sys.executable, "-m", "celery", "-A", "appliance", *args],
+            cfg.path("logs", f"{name}.log"),
+            env=django_env(cfg, LB_READY_FILE=str(ready_file(cfg, name)), **(env or {})),
+            cwd=REPO,
+        )
 
     def start(self) -> Child:
         marker = ready_file(self.cfg, self.name)
@@ -201,12 +291,29 @@ class CeleryProcess:
 
 
 def control_worker(cfg: StackConfig) -> CeleryProcess:
-    return CeleryProcess(cfg, "worker", ["worker", "-Q", "control", "-n", "control@%h", "-c", "2",
-                                         "--without-gossip", "--without-mingle", "-l", "INFO"])
+    return CeleryProcess(
+        cfg,
+        "worker",
+        [
+            "worker",
+            "-Q",
+            "control",
+            "-n",
+            "control@%h",
+            "-c",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+    )
 
 
 def beat(cfg: StackConfig) -> CeleryProcess:
-    return CeleryProcess(cfg, "beat", ["beat", "-l", "INFO", "-s", str(cfg.path("run", "celerybeat-schedule"))])
+    return CeleryProcess(
+        cfg, "beat", ["beat", "-l", "INFO", "-s", str(cfg.path("run", "celerybeat-schedule"))]
+    )
 
 
 class Web:
@@ -215,10 +322,26 @@ class Web:
     def __init__(self, cfg: StackConfig, workers: int = 3) -> None:
         self.cfg = cfg
         self.url = f"http://{cfg.bind}:{cfg.ports.web}"
-        self.child = Child("web", [sys.executable, "-m", "gunicorn", "appliance.wsgi:application",
-                                   "-b", f"{cfg.bind}:{cfg.ports.web}", "-w", str(workers), "--timeout", "60",
-                                   "--graceful-timeout", "10"],
-                           cfg.path("logs", "web.log"), env=django_env(cfg), cwd=REPO)
+        self.child = Child(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "appliance.wsgi:application",
+                "-b",
+                f"{cfg.bind}:{cfg.ports.web}",
+                "-w",
+                str(workers),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "10",
+            ],
+            cfg.path("logs", "web.log"),
+            env=django_env(cfg),
+            cwd=REPO,
+        )
 
     def start(self) -> Child:
         self.child.start()
@@ -227,9 +350,6 @@ class Web:
 
     def stop(self) -> None:
         self.child.stop()
-
-
-
 
 
 class NginxNode:
@@ -261,12 +381,29 @@ class NginxNode:
 
 def agent(cfg: StackConfig, node: NginxNode) -> CeleryProcess:
     """The node agent: applies revisions to its own nginx; serves its own queue and the broadcast."""
-    return CeleryProcess(cfg, f"agent-{node.name}",
-                         ["worker", "-Q", f"node.{node.name},nodes", "-n", f"agent@{node.name}", "-c", "1",
-                          "--without-gossip", "--without-mingle", "-l", "INFO"],
-                         env={"LB_NODE_NAME": node.name, "LB_NODE_PREFIX": str(node.prefix),
-                              "LB_NODE_BIND": node.params.bind_address,
-                              "LB_STATUS_PORT": str(node.params.status_port)})
+    return CeleryProcess(
+        cfg,
+        f"agent-{node.name}",
+        [
+            "worker",
+            "-Q",
+            f"node.{node.name},nodes",
+            "-n",
+            f"agent@{node.name}",
+            "-c",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+        env={
+            "LB_NODE_NAME": node.name,
+            "LB_NODE_PREFIX": str(node.prefix),
+            "LB_NODE_BIND": node.params.bind_address,
+            "LB_STATUS_PORT": str(node.params.status_port),
+        },
+    )
 
 
 class PaymentReplica:
@@ -277,11 +414,26 @@ class PaymentReplica:
         self.port = port or cfg.ports.payment_base + index
         self.instance = f"payment-{index}"
         self.url = f"http://{cfg.bind}:{self.port}"
-        self.child = Child(self.instance, [sys.executable, "-m", "gunicorn", "payment.wsgi:application",
-                                           "-b", f"{cfg.bind}:{self.port}", "-w", "2", "--timeout", "30",
-                                           "--graceful-timeout", "5"],
-                           cfg.path("logs", f"{self.instance}.log"), env=payment_env(cfg, self.instance, faults),
-                           cwd=REPO / "services" / "payment")
+        self.child = Child(
+            self.instance,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "payment.wsgi:application",
+                "-b",
+                f"{cfg.bind}:{self.port}",
+                "-w",
+                "2",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "5",
+            ],
+            cfg.path("logs", f"{self.instance}.log"),
+            env=payment_env(cfg, self.instance, faults),
+            cwd=REPO / "services" / "payment",
+        )
 
     def start(self) -> Child:
         self.child.start()
@@ -299,11 +451,16 @@ def payment_env(cfg: StackConfig, instance: str, faults: bool = False) -> dict[s
         "DJANGO_SETTINGS_MODULE": "payment.settings",
         "PAYMENT_INSTANCE_ID": instance,
         "PAYMENT_SECRET_KEY": cfg.secret("payment-secret-key"),
-        "PAYMENT_DB_HOST": cfg.db_host, "PAYMENT_DB_PORT": str(cfg.db_port),
-        "PAYMENT_DB_NAME": cfg.payment_db_name, "PAYMENT_DB_USER": "payment",
+        "PAYMENT_DB_HOST": cfg.db_host,
+        "PAYMENT_DB_PORT": str(cfg.db_port),
+        "PAYMENT_DB_NAME": cfg.payment_db_name,
+        "PAYMENT_DB_USER": "payment",
         "PAYMENT_DB_PASSWORD": cfg.secret("payment-db-password"),
-        "PAYMENT_S3_ENDPOINT": cfg.s3_endpoint, "PAYMENT_S3_SECURE": "1" if cfg.s3_secure else "0",
-        "PAYMENT_S3_ACCESS_KEY": cfg.secret("s3-access-key"), "PAYMENT_S3_SECRET_KEY": cfg.secret("s3-secret-key"),
-        "PAYMENT_S3_REGION": cfg.s3_region, "PAYMENT_RECEIPTS_BUCKET": "receipts",
+        "PAYMENT_S3_ENDPOINT": cfg.s3_endpoint,
+        "PAYMENT_S3_SECURE": "1" if cfg.s3_secure else "0",
+        "PAYMENT_S3_ACCESS_KEY": cfg.secret("s3-access-key"),
+        "PAYMENT_S3_SECRET_KEY": cfg.secret("s3-secret-key"),
+        "PAYMENT_S3_REGION": cfg.s3_region,
+        "PAYMENT_RECEIPTS_BUCKET": "receipts",
         "PAYMENT_FAULTS_ENABLED": "1" if faults else "0",
     }

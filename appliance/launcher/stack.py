@@ -38,7 +38,9 @@ class Stack:
         self.postgres = svc.Postgres(self.cfg)
         self._start(self.postgres, "PostgreSQL")
         self.postgres.ensure_database(self.cfg.db_name, self.cfg.db_user, self.cfg.secret("db-password"))
-        self.postgres.ensure_database(self.cfg.payment_db_name, "payment", self.cfg.secret("payment-db-password"))
+        self.postgres.ensure_database(
+            self.cfg.payment_db_name, "payment", self.cfg.secret("payment-db-password")
+        )
         self._start(svc.Redis(self.cfg), "Redis")
         self._start(svc.SeaweedFS(self.cfg), "object storage (SeaweedFS S3)")
         self.log("applying migrations ...")
@@ -66,8 +68,12 @@ class Stack:
         return server.url
 
     def start_payments(self, count: int) -> list[svc.PaymentReplica]:
-        svc.run([sys.executable, "-m", "django", "migrate", "--noinput"], "payment migrations",
-                env=svc.payment_env(self.cfg, "migrate"), cwd=svc.REPO / "services" / "payment")
+        svc.run(
+            [sys.executable, "-m", "django", "migrate", "--noinput"],
+            "payment migrations",
+            env=svc.payment_env(self.cfg, "migrate"),
+            cwd=svc.REPO / "services" / "payment",
+        )
         for index in range(1, count + 1):
             replica = svc.PaymentReplica(self.cfg, index)
             self._start(replica, f"payment replica {index} (:{replica.port})")

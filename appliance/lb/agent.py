@@ -11,12 +11,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-from nginx.applier import NodeApplier
-from nginx.model import NodeParams
 
 from appliance.lb import services
 from appliance.lb.choices import RevisionStatus
 from appliance.lb.models import ConfigRevision, DataPlaneNode, NodeRevisionStatus
+from nginx.applier import NodeApplier
+from nginx.model import NodeParams
 
 
 def node_params() -> NodeParams:
@@ -28,7 +28,11 @@ def register_node() -> DataPlaneNode:
     params = node_params()
     node, _ = DataPlaneNode.objects.update_or_create(
         name=params.name,
-        defaults={"status_url": f"http://{params.bind_address}:{params.status_port}", "last_seen": timezone.now()})
+        defaults={
+            "status_url": f"http://{params.bind_address}:{params.status_port}",
+            "last_seen": timezone.now(),
+        },
+    )
     return node
 
 
@@ -46,6 +50,7 @@ def converge() -> NodeRevisionStatus | None:
         return done
     started = time.monotonic()
     result = applier.apply(target.number, target.files, target.checksum)
-    services.record_node_result(node, target, result.ok, result.message,
-                                int((time.monotonic() - started) * 1000))
+    services.record_node_result(
+        node, target, result.ok, result.message, int((time.monotonic() - started) * 1000)
+    )
     return NodeRevisionStatus.objects.get(revision=target, node=node)

@@ -13,10 +13,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from nginx import validation
 
 from appliance.lb import validators as v
 from appliance.lb.choices import Algorithm, HashKey, RetryCondition, RevisionStatus, ServerState
+from nginx import validation
 
 
 def _default_retry_conditions() -> list[str]:
@@ -29,15 +29,23 @@ class Upstream(models.Model):
     name = models.CharField(max_length=63, unique=True, validators=[v.validate_name])
     algorithm = models.CharField(max_length=32, choices=Algorithm.choices, default=Algorithm.ROUND_ROBIN)
     hash_key = models.CharField(max_length=16, choices=HashKey.choices, blank=True, default="")
-    hash_key_name = models.CharField(max_length=64, blank=True, default="", validators=[v.validate_header_name],
-                                     help_text="Header or cookie name when the hash key is a header or cookie.")
+    hash_key_name = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[v.validate_header_name],
+        help_text="Header or cookie name when the hash key is a header or cookie.",
+    )
     hash_consistent = models.BooleanField(default=False)
     keepalive = models.PositiveIntegerField(default=32, validators=v.bounds("keepalive"))
     connect_timeout_ms = models.PositiveIntegerField(default=1000, validators=v.bounds("connect_timeout_ms"))
     read_timeout_s = models.PositiveIntegerField(default=30, validators=v.bounds("read_timeout_s"))
     send_timeout_s = models.PositiveIntegerField(default=30, validators=v.bounds("send_timeout_s"))
-    retry_conditions = ArrayField(models.CharField(max_length=16, choices=RetryCondition.choices),
-                                  default=_default_retry_conditions, blank=True)
+    retry_conditions = ArrayField(
+        models.CharField(max_length=16, choices=RetryCondition.choices),
+        default=_default_retry_conditions,
+        blank=True,
+    )
     retry_tries = models.PositiveIntegerField(default=3, validators=v.bounds("retry_tries"))
     retry_timeout_s = models.PositiveIntegerField(default=10, validators=v.bounds("retry_timeout_s"))
     retry_non_idempotent = models.BooleanField(default=False)
@@ -54,8 +62,12 @@ class Upstream(models.Model):
         """Cross-field rules: backup members and the hash key must suit the algorithm."""
         no_backup = self.algorithm in validation.NO_BACKUP_ALGORITHMS
         if no_backup and self.pk and self.servers.filter(backup=True).exists():
-            raise ValidationError({"algorithm": f"{self.algorithm} does not allow backup servers; "
-                                                "make the backup servers normal members first"})
+            raise ValidationError(
+                {
+                    "algorithm": f"{self.algorithm} does not allow backup servers; "
+                    "make the backup servers normal members first"
+                }
+            )
         if self.algorithm != Algorithm.HASH:
             if self.hash_key or self.hash_key_name:
                 raise ValidationError({"hash_key": "only the hash algorithm takes a hash key"})
@@ -86,7 +98,9 @@ class Server(models.Model):
 
     class Meta:
         ordering = ["upstream__name", "address", "port"]
-        constraints = [models.UniqueConstraint(fields=["upstream", "address", "port"], name="server_unique_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["upstream", "address", "port"], name="server_unique_member")
+        ]
 
     def __str__(self) -> str:
         return f"{self.address}:{self.port}"
@@ -104,11 +118,17 @@ class VirtualServer(models.Model):
     """A listener (ports + hostnames) with a default upstream; routes, TLS and policies attach here."""
 
     name = models.CharField(max_length=63, unique=True, validators=[v.validate_name])
-    hostnames = ArrayField(models.CharField(max_length=253, validators=[v.validate_server_name]), default=list,
-                           blank=True, size=64, help_text="Empty = answer any host on these ports.")
+    hostnames = ArrayField(
+        models.CharField(max_length=253, validators=[v.validate_server_name]),
+        default=list,
+        blank=True,
+        size=64,
+        help_text="Empty = answer any host on these ports.",
+    )
     http_ports = ArrayField(models.PositiveIntegerField(validators=v.bounds("port")), size=8)
-    default_upstream = models.ForeignKey(Upstream, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="virtual_servers")
+    default_upstream = models.ForeignKey(
+        Upstream, null=True, blank=True, on_delete=models.PROTECT, related_name="virtual_servers"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -130,7 +150,9 @@ class Route(models.Model):
 
     class Meta:
         ordering = ["virtual_server__name", "priority", "path_prefix"]
-        constraints = [models.UniqueConstraint(fields=["virtual_server", "path_prefix"], name="route_unique_path")]
+        constraints = [
+            models.UniqueConstraint(fields=["virtual_server", "path_prefix"], name="route_unique_path")
+        ]
 
     def __str__(self) -> str:
         return f"{self.virtual_server.name}{self.path_prefix}"
@@ -161,11 +183,20 @@ class ConfigRevision(models.Model):
     created = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=RevisionStatus.choices, default=RevisionStatus.PENDING)
     error = models.TextField(blank=True, default="")
-    quarantined = models.JSONField(default=list, blank=True,
-                                   help_text="Objects left out of this revision, each with the reason.")
-    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                 help_text="The revision that was live when this one was created.")
-    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    quarantined = models.JSONField(
+        default=list, blank=True, help_text="Objects left out of this revision, each with the reason."
+    )
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The revision that was live when this one was created.",
+    )
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-number"]

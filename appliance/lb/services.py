@@ -11,7 +11,6 @@ import logging
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Right
-from nginx.compiler import CompileError, compile_config
 
 from appliance.lb.choices import RevisionStatus
 from appliance.lb.models import (
@@ -24,6 +23,7 @@ from appliance.lb.models import (
     VirtualServer,
 )
 from appliance.lb.snapshot import Quarantine, build_snapshot
+from nginx.compiler import CompileError, compile_config
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ def _sync_server_quarantine(quarantine: Quarantine) -> None:
     reasons = {int(str(i["id"])): str(i["error"]) for i in quarantine.items if i["kind"] == "server"}
     Server.objects.exclude(pk__in=reasons).exclude(quarantine_reason="").update(quarantine_reason="")
     for pk, reason in reasons.items():
-        Server.objects.filter(pk=pk).exclude(quarantine_reason=reason[:500]).update(quarantine_reason=reason[:500])
+        Server.objects.filter(pk=pk).exclude(quarantine_reason=reason[:500]).update(
+            quarantine_reason=reason[:500]
+        )
 
 
 def live_revision() -> ConfigRevision | None:
@@ -103,9 +105,15 @@ def compile_desired_state(force: bool = False) -> ConfigRevision | None:
         if latest and latest.checksum == compiled.checksum and not force:
             return None
         revision = ConfigRevision.objects.create(
-            number=_next_number(), files=compiled.files, checksum=compiled.checksum,
-            listen_ports=list(compiled.listen_ports), cause=cause or "compile", author=author,
-            previous=live_revision(), quarantined=quarantine.items)
+            number=_next_number(),
+            files=compiled.files,
+            checksum=compiled.checksum,
+            listen_ports=list(compiled.listen_ports),
+            cause=cause or "compile",
+            author=author,
+            previous=live_revision(),
+            quarantined=quarantine.items,
+        )
         transaction.on_commit(broadcast_converge)
     log.info("created revision %s (%s)", revision.number, revision.cause.replace("\n", "; "))
     return revision
@@ -120,9 +128,16 @@ def rollback(target: ConfigRevision, author: str) -> ConfigRevision:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPILE_LOCK])
         revision = ConfigRevision.objects.create(
-            number=_next_number(), files=target.files, checksum=target.checksum,
-            listen_ports=target.listen_ports, cause=f"rollback to revision {target.number}", author=author,
-            previous=live_revision(), rollback_of=target, quarantined=target.quarantined)
+            number=_next_number(),
+            files=target.files,
+            checksum=target.checksum,
+            listen_ports=target.listen_ports,
+            cause=f"rollback to revision {target.number}",
+            author=author,
+            previous=live_revision(),
+            rollback_of=target,
+            quarantined=target.quarantined,
+        )
         transaction.on_commit(broadcast_converge)
     return revision
 
@@ -134,12 +149,15 @@ def broadcast_converge() -> None:
     broadcast(converge)
 
 
-def record_node_result(node: DataPlaneNode, revision: ConfigRevision, ok: bool, message: str,
-                       duration_ms: int) -> None:
+def record_node_result(
+    node: DataPlaneNode, revision: ConfigRevision, ok: bool, message: str, duration_ms: int
+) -> None:
     status = RevisionStatus.APPLIED if ok else RevisionStatus.FAILED
     NodeRevisionStatus.objects.update_or_create(
-        revision=revision, node=node, defaults={"status": status, "message": message[:20000],
-                                                "duration_ms": duration_ms})
+        revision=revision,
+        node=node,
+        defaults={"status": status, "message": message[:20000], "duration_ms": duration_ms},
+    )
     if ok:
         DataPlaneNode.objects.filter(pk=node.pk).update(live_revision=revision.number)
     refresh_revision_status(revision)

@@ -10,9 +10,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
-from nginx.model import RetryPolicy, RouteSpec, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
-
 from appliance.lb.models import Server, Upstream, VirtualServer
+from nginx.model import RetryPolicy, RouteSpec, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
 
 
 @dataclass
@@ -43,29 +42,59 @@ def resolution_error(address: str) -> str | None:
 
 
 def server_spec(server: Server) -> ServerSpec:
-    return ServerSpec(key=str(server.pk), address=server.address, port=server.port, weight=server.weight,
-                      max_fails=server.max_fails, fail_timeout_s=server.fail_timeout_s,
-                      max_conns=server.max_conns, backup=server.backup, state=server.state)
+    return ServerSpec(
+        key=str(server.pk),
+        address=server.address,
+        port=server.port,
+        weight=server.weight,
+        max_fails=server.max_fails,
+        fail_timeout_s=server.fail_timeout_s,
+        max_conns=server.max_conns,
+        backup=server.backup,
+        state=server.state,
+    )
 
 
 def upstream_spec(upstream: Upstream, servers: list[ServerSpec]) -> UpstreamSpec:
     return UpstreamSpec(
-        name=upstream.name, algorithm=upstream.algorithm, hash_key=upstream.hash_key or None,
-        hash_key_name=upstream.hash_key_name or None, hash_consistent=upstream.hash_consistent,
-        keepalive=upstream.keepalive, connect_timeout_ms=upstream.connect_timeout_ms,
-        read_timeout_s=upstream.read_timeout_s, send_timeout_s=upstream.send_timeout_s,
-        retry=RetryPolicy(conditions=tuple(upstream.retry_conditions), tries=upstream.retry_tries,
-                          timeout_s=upstream.retry_timeout_s, non_idempotent=upstream.retry_non_idempotent),
+        name=upstream.name,
+        algorithm=upstream.algorithm,
+        hash_key=upstream.hash_key or None,
+        hash_key_name=upstream.hash_key_name or None,
+        hash_consistent=upstream.hash_consistent,
+        keepalive=upstream.keepalive,
+        connect_timeout_ms=upstream.connect_timeout_ms,
+        read_timeout_s=upstream.read_timeout_s,
+        send_timeout_s=upstream.send_timeout_s,
+        retry=RetryPolicy(
+            conditions=tuple(upstream.retry_conditions),
+            tries=upstream.retry_tries,
+            timeout_s=upstream.retry_timeout_s,
+            non_idempotent=upstream.retry_non_idempotent,
+        ),
         servers=tuple(servers),
     )
 
 
 def virtual_server_spec(vs: VirtualServer, usable: set[str]) -> VirtualServerSpec:
     default = vs.default_upstream.name if vs.default_upstream else None
-    routes = tuple(RouteSpec(priority=r.priority, path_prefix=r.path_prefix, upstream=r.upstream.name,
-                             strip_prefix=r.strip_prefix) for r in vs.routes.all() if r.upstream.name in usable)
-    return VirtualServerSpec(name=vs.name, hostnames=tuple(vs.hostnames), http_ports=tuple(vs.http_ports),
-                             default_upstream=default if default in usable else None, routes=routes)
+    routes = tuple(
+        RouteSpec(
+            priority=r.priority,
+            path_prefix=r.path_prefix,
+            upstream=r.upstream.name,
+            strip_prefix=r.strip_prefix,
+        )
+        for r in vs.routes.all()
+        if r.upstream.name in usable
+    )
+    return VirtualServerSpec(
+        name=vs.name,
+        hostnames=tuple(vs.hostnames),
+        http_ports=tuple(vs.http_ports),
+        default_upstream=default if default in usable else None,
+        routes=routes,
+    )
 
 
 def build_snapshot(exclude: Quarantine | None = None) -> tuple[Snapshot, Quarantine]:
@@ -85,7 +114,11 @@ def build_snapshot(exclude: Quarantine | None = None) -> tuple[Snapshot, Quarant
                 members.append(server_spec(server))
         upstreams.append(upstream_spec(upstream, members))
     usable = {u.name for u in upstreams}
-    sites = [virtual_server_spec(vs, usable)
-             for vs in VirtualServer.objects.select_related("default_upstream").prefetch_related("routes__upstream")
-             if vs.pk not in dropped_vs]
+    sites = [
+        virtual_server_spec(vs, usable)
+        for vs in VirtualServer.objects.select_related("default_upstream").prefetch_related(
+            "routes__upstream"
+        )
+        if vs.pk not in dropped_vs
+    ]
     return Snapshot.build(upstreams, sites), quarantine

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+
 from nginx import validation
 
 

@@ -41,8 +41,9 @@ def test_ip_hash_keeps_each_client_address_on_one_backend(pools):
 
 def test_hash_on_a_header_keeps_each_key_on_one_backend(pools):
     backends = [pools.backend(f"h{i}") for i in range(3)]
-    url = pools.pool("hh", backends, algorithm="hash", hash_key="header", hash_key_name="X-User",
-                     hash_consistent=True)
+    url = pools.pool(
+        "hh", backends, algorithm="hash", hash_key="header", hash_key_name="X-User", hash_consistent=True
+    )
     chosen = {}
     for user in range(30):
         answers = {get(url, headers={"X-User": f"user-{user}"})[1] for _ in range(5)}

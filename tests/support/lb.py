@@ -3,73 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import socket
-import sys
-import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from appliance.launcher.procs import Child
+from loadtests.harness import Backend, free_port, node_revision, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class TestBackend:
-    name: str
-    port: int
-    log_dir: Path
-    delay_ms: int = 0
-    health_status: int = 200
-    child: Child | None = field(default=None, repr=False)
-
-    def start(self) -> TestBackend:
-        argv = [sys.executable, "-m", "tests.support.backend", self.name, str(self.port),
-                "--delay-ms", str(self.delay_ms), "--health-status", str(self.health_status)]
-        self.child = Child(f"backend-{self.name}", argv, self.log_dir / f"backend-{self.name}.log", cwd=REPO).start()
-        self.child.wait_ready(lambda: self.hits() >= 0, 10, "answering")
-        return self
-
-    def hits(self) -> int:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__hits", timeout=2) as response:
-            return int(response.read())
-
-    def kill(self) -> None:
-        assert self.child is not None
-        self.child.proc.kill()  # type: ignore[union-attr]
-        self.child.proc.wait()  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        if self.child:
-            self.child.stop()
-
-
-def wait_until(check, timeout: float, what: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def node_revision(status_url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(status_url + "/revision", timeout=1) as response:
-            return int(response.read().strip())
-    except (OSError, ValueError):
-        return None
+__all__ = ["Backend", "free_port", "get", "node_revision", "spread", "wait_live", "wait_until"]
 
 
 def wait_live(status_urls: list[str], timeout: float = 20.0):  # type: ignore[no-untyped-def]
@@ -90,13 +29,15 @@ def wait_live(status_urls: list[str], timeout: float = 20.0):  # type: ignore[no
     return wait_until(done, timeout, "the newest revision to be live")
 
 
-def get(url: str, headers: dict[str, str] | None = None, source: str | None = None,
-        timeout: float = 5.0) -> tuple[int, str]:
+def get(
+    url: str, headers: dict[str, str] | None = None, source: str | None = None, timeout: float = 5.0
+) -> tuple[int, str]:
     """One request on a fresh connection; returns (status, X-Backend)."""
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     path = "/" + url.split("//", 1)[1].split("/", 1)[1] if url.count("/") > 2 else "/"
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    conn = http.client.HTTPConnection(
+        host, int(port), timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
@@ -119,7 +60,9 @@ def spread(url: str, count: int, threads: int = 8, headers: dict[str, str] | Non
                 conn.request("GET", path, headers=headers or {})
                 response = conn.getresponse()
                 response.read()
-                key = response.getheader("X-Backend") if response.status == 200 else f"status {response.status}"
+                key = (
+                    response.getheader("X-Backend") if response.status == 200 else f"status {response.status}"
+                )
                 seen[key or "no backend"] += 1
             except (OSError, http.client.HTTPException) as exc:
                 seen[f"error {type(exc).__name__}"] += 1

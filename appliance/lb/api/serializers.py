@@ -32,16 +32,45 @@ class UpstreamSerializer(CleanModelSerializer):
 
     class Meta:
         model = Upstream
-        fields = ["id", "name", "algorithm", "hash_key", "hash_key_name", "hash_consistent", "keepalive",
-                  "connect_timeout_ms", "read_timeout_s", "send_timeout_s", "retry_conditions", "retry_tries",
-                  "retry_timeout_s", "retry_non_idempotent", "server_count", "created", "updated"]
+        fields = [
+            "id",
+            "name",
+            "algorithm",
+            "hash_key",
+            "hash_key_name",
+            "hash_consistent",
+            "keepalive",
+            "connect_timeout_ms",
+            "read_timeout_s",
+            "send_timeout_s",
+            "retry_conditions",
+            "retry_tries",
+            "retry_timeout_s",
+            "retry_non_idempotent",
+            "server_count",
+            "created",
+            "updated",
+        ]
 
 
 class ServerSerializer(CleanModelSerializer):
     class Meta:
         model = Server
-        fields = ["id", "upstream", "address", "port", "weight", "max_fails", "fail_timeout_s", "max_conns",
-                  "backup", "state", "quarantine_reason", "created", "updated"]
+        fields = [
+            "id",
+            "upstream",
+            "address",
+            "port",
+            "weight",
+            "max_fails",
+            "fail_timeout_s",
+            "max_conns",
+            "backup",
+            "state",
+            "quarantine_reason",
+            "created",
+            "updated",
+        ]
 
 
 class VirtualServerSerializer(CleanModelSerializer):
@@ -78,8 +107,20 @@ class ConfigRevisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConfigRevision
-        fields = ["id", "number", "status", "checksum", "cause", "author", "created", "error", "quarantined",
-                  "previous", "rollback_of", "nodes"]
+        fields = [
+            "id",
+            "number",
+            "status",
+            "checksum",
+            "cause",
+            "author",
+            "created",
+            "error",
+            "quarantined",
+            "previous",
+            "rollback_of",
+            "nodes",
+        ]
         read_only_fields = fields
 
 
@@ -99,7 +140,12 @@ class ConfigRevisionDetailSerializer(ConfigRevisionSerializer):
 def unified_diff(old: dict[str, str], new: dict[str, str]) -> str:
     chunks = []
     for path in sorted(set(old) | set(new)):
-        chunks.extend(difflib.unified_diff(old.get(path, "").splitlines(keepends=True),
-                                           new.get(path, "").splitlines(keepends=True),
-                                           fromfile=f"a/{path}", tofile=f"b/{path}"))
+        chunks.extend(
+            difflib.unified_diff(
+                old.get(path, "").splitlines(keepends=True),
+                new.get(path, "").splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+        )
     return "".join(chunks)

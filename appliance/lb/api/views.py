@@ -75,7 +75,8 @@ class RouteViewSet(ChangeViewSet):
 
 class ConfigRevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = ConfigRevision.objects.select_related("previous", "rollback_of").prefetch_related(
-        "node_statuses__node")
+        "node_statuses__node"
+    )
     filterset_class = filtersets.ConfigRevisionFilterSet
     ordering_fields = ["number", "created"]
 

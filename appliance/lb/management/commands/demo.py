@@ -31,7 +31,10 @@ class Command(BaseCommand):
         if http_port not in vs.http_ports:
             vs.http_ports = sorted({*vs.http_ports, http_port})
             vs.save()
-        Route.objects.get_or_create(virtual_server=vs, path_prefix="/api/",
-                                    defaults={"upstream": upstream, "strip_prefix": True})
+        Route.objects.get_or_create(
+            virtual_server=vs, path_prefix="/api/", defaults={"upstream": upstream, "strip_prefix": True}
+        )
         services.mark_changed("demo data", "launcher")
-        self.stdout.write(f"demo: http://{address}:{http_port}/api/ -> upstream payment ({len(ports)} servers)")
+        self.stdout.write(
+            f"demo: http://{address}:{http_port}/api/ -> upstream payment ({len(ports)} servers)"
+        )

@@ -1,6 +1,6 @@
 """A tiny HTTP backend for load-balancing tests: answers with its name and counts what it served.
 
-Run as its own process (`python -m tests.support.backend NAME PORT [--delay-ms N] [--health-status N]`) so a
+Run as its own process (`python -m loadtests.backend NAME PORT [--delay-ms N] [--health-status N]`) so a
 test can SIGKILL it like a crashed server. `GET /__hits` returns how many requests it has served (not
 counting itself); every other path answers 200 with `X-Backend: NAME`. Keep-alive is supported because the
 load balancer keeps upstream connections open.
@@ -22,8 +22,14 @@ class Backend:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
-                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 if length:
                     await reader.readexactly(length)
                 writer.write(await self.respond(method, path))
@@ -45,8 +51,10 @@ class Backend:
                 await asyncio.sleep(self.delay)
             body = f"{self.name} {method} {path}"
         data = body.encode()
-        return (f"HTTP/1.1 {status} X\r\nX-Backend: {self.name}\r\nContent-Length: {len(data)}\r\n"
-                "Content-Type: text/plain\r\n\r\n").encode() + data
+        return (
+            f"HTTP/1.1 {status} X\r\nX-Backend: {self.name}\r\nContent-Length: {len(data)}\r\n"
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode() + data
 
 
 async def serve(name: str, port: int, delay_ms: int, health_status: int) -> None:

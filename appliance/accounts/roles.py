@@ -1,0 +1,48 @@
+"""Roles: `admin` (everything, users and tokens included), `operator` (configuration), `viewer` (read-only).
+
+A user's role is the Django group of that name; superusers are admins. One function answers "may this
+user do this", for the API permission class and the UI alike.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+
+
+class Role(IntEnum):
+    """Ordered: each role can do everything the roles below it can."""
+
+    VIEWER = 1
+    OPERATOR = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+ROLE_NAMES = {role.label: role for role in Role}
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    groups = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    granted = [role for name, role in ROLE_NAMES.items() if name in groups]
+    return max(granted) if granted else None
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, needed: Role) -> bool:
+    role = role_of(user)
+    return role is not None and role >= needed
+
+
+def set_role(user: AbstractBaseUser, role: Role) -> None:
+    """Give `user` exactly one role."""
+    groups = [Group.objects.get_or_create(name=name)[0] for name in ROLE_NAMES]
+    user.groups.remove(*groups)  # type: ignore[attr-defined]
+    user.groups.add(Group.objects.get(name=role.label))  # type: ignore[attr-defined]

@@ -1,0 +1,120 @@
+"""Benchmark: change-to-live latency (API/model change → new revision serving) under load.
+
+50 weight changes are made one after another while `wrk` keeps a steady load on the virtual server;
+each change is timed from the database commit until the node's status listener reports the new revision.
+Baseline, measured in the same run: the data-plane apply alone (stage, `nginx -t`, swap, reload, verify)
+on a second nginx prefix, without database, Celery or compile. Prints the figures and writes JSON.
+
+Run: `.venv/bin/python -m loadtests.apply_latency [--changes 50]` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
+    """Apply-only cost: the node applier on its own nginx, alternating two compiled configs."""
+    from nginx.applier import NodeApplier
+    from nginx.compiler import compile_config
+    from nginx.model import NodeParams, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
+
+    from appliance.launcher.services import NginxNode
+    from loadtests.harness import free_port
+
+    node = NginxNode(stack.cfg, "baseline", "127.0.0.1", free_port())
+    node.start()
+    params = NodeParams(name="baseline", bind_address="127.0.0.1", status_port=node.params.status_port)
+    applier, port, timings = NodeApplier(node.prefix, params), free_port(), []
+    try:
+        for n in range(1, rounds + 1):
+            upstream = UpstreamSpec(name="b", algorithm="round_robin",
+                                    servers=(ServerSpec(key="1", address="127.0.0.1", port=9, weight=n % 7 + 1),))
+            site = VirtualServerSpec(name="b", hostnames=(), http_ports=(port,), default_upstream="b")
+            compiled = compile_config(Snapshot.build([upstream], [site]))
+            started = time.monotonic()
+            result = applier.apply(n, compiled.files, compiled.checksum)
+            assert result.ok, result.message
+            timings.append((time.monotonic() - started) * 1000)
+    finally:
+        node.stop()
+    return timings
+
+
+def change_to_live_ms(stack, url_port: int, changes: int) -> list[float]:  # type: ignore[no-untyped-def]
+    from django.db import transaction
+
+    from appliance.lb import services
+    from appliance.lb.models import Server
+    from loadtests.harness import node_revision, wait_until
+
+    status = stack.nodes[0].status_url
+    timings = []
+    for n in range(changes):
+        with transaction.atomic():
+            Server.objects.filter(port=url_port).update(weight=n % 9 + 1)
+            services.mark_changed(f"bench change {n}", "bench")
+        started = time.monotonic()
+        before = node_revision(status) or 0
+        wait_until(lambda b=before: (node_revision(status) or 0) > b, 15, f"change {n} live", interval=0.005)
+        timings.append((time.monotonic() - started) * 1000)
+    return timings
+
+
+def main() -> dict[str, float]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--changes", type=int, default=50)
+    args = parser.parse_args()
+    from appliance.launcher.config import StackConfig, isolated_environment
+
+    isolated_environment("lb-bench-")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
+    import django
+
+    django.setup()
+    from appliance.launcher.stack import Stack
+    from loadtests import wrk
+    from loadtests.scenario import Pool
+
+    stack = Stack(StackConfig.from_env())
+    try:
+        stack.start_infra()
+        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
+        stack.start_control(web=False)
+        pool = Pool.create(stack, "bench", backends=3)
+        baseline = baseline_apply_ms(stack, 20)
+        load = wrk.start(pool.url, seconds=max(20, args.changes // 2 + 10))
+        time.sleep(1)
+        timings = change_to_live_ms(stack, pool.backends[0].port, args.changes)
+        result = wrk.finish(load, timeout=120)
+    finally:
+        stack.stop()
+    figures = {
+        "apply.p50_ms": round(statistics.median(timings), 1),
+        "apply.p99_ms": round(percentile(timings, 99), 1),
+        "apply.baseline_p50_ms": round(statistics.median(baseline), 1),
+        "apply.p50_over_baseline": round(statistics.median(timings) / statistics.median(baseline), 2),
+        "reload.requests": result.requests,
+        "reload.failed_requests": result.errors,
+    }
+    OUT.mkdir(exist_ok=True)
+    (OUT / "apply.json").write_text(json.dumps(figures, indent=2) + "\n")
+    for name, value in figures.items():
+        print(f"{name:28} {value}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Shared by benchmarks and tests: backend processes, free ports, polling a node's live revision."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.launcher.procs import Child
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    """A `loadtests.backend` process: answers with its name, counts hits, can be SIGKILLed."""
+
+    name: str
+    port: int
+    log_dir: Path
+    delay_ms: int = 0
+    health_status: int = 200
+    child: Child | None = field(default=None, repr=False)
+
+    def start(self) -> Backend:
+        argv = [
+            sys.executable,
+            "-m",
+            "loadtests.backend",
+            self.name,
+            str(self.port),
+            "--delay-ms",
+            str(self.delay_ms),
+            "--health-status",
+            str(self.health_status),
+        ]
+        self.child = Child(
+            f"backend-{self.name}", argv, self.log_dir / f"backend-{self.name}.log", cwd=REPO
+        ).start()
+        self.child.wait_ready(lambda: self.hits() >= 0, 10, "answering")
+        return self
+
+    def hits(self) -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__hits", timeout=2) as response:
+            return int(response.read())
+
+    def kill(self) -> None:
+        assert self.child is not None
+        self.child.proc.kill()  # type: ignore[union-attr]
+        self.child.proc.wait()  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        if self.child:
+            self.child.stop()
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def node_revision(status_url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(status_url + "/revision", timeout=1) as response:
+            return int(response.read().strip())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,37 @@
+"""Building blocks of benchmark scenarios: an upstream pool of real backends behind a virtual server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loadtests.harness import Backend, free_port, node_revision, wait_until
+
+
+@dataclass
+class Pool:
+    url: str
+    backends: list[Backend]
+
+    @classmethod
+    def create(cls, stack, name: str, backends: int, **upstream_fields: object) -> Pool:  # type: ignore[no-untyped-def]
+        from django.db import transaction
+
+        from appliance.lb import services
+        from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
+
+        started = [Backend(f"{name}{i}", free_port(), stack.cfg.path("logs")).start() for i in range(backends)]
+        stack.running.extend(started)
+        port = free_port()
+        with transaction.atomic():
+            upstream = Upstream.objects.create(name=name, **upstream_fields)
+            for backend in started:
+                Server.objects.create(upstream=upstream, address="127.0.0.1", port=backend.port)
+            VirtualServer.objects.create(name=name, http_ports=[port], default_upstream=upstream)
+            services.mark_changed(f"benchmark pool {name}", "bench")
+
+        def live() -> bool:
+            latest = ConfigRevision.objects.order_by("-number").first()
+            return bool(latest and latest.status == "applied" and node_revision(stack.nodes[0].status_url) == latest.number)
+
+        wait_until(live, 30, "benchmark pool live")
+        return cls(f"http://127.0.0.1:{port}/", started)
