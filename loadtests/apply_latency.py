@@ -27,12 +27,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
     """Apply-only cost: the node applier on its own nginx, alternating two compiled configs."""
+    from appliance.launcher.services import NginxNode
+    from loadtests.harness import free_port
     from nginx.applier import NodeApplier
     from nginx.compiler import compile_config
     from nginx.model import NodeParams, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
-
-    from appliance.launcher.services import NginxNode
-    from loadtests.harness import free_port
 
     node = NginxNode(stack.cfg, "baseline", "127.0.0.1", free_port())
     node.start()
@@ -40,8 +39,11 @@ def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-unt
     applier, port, timings = NodeApplier(node.prefix, params), free_port(), []
     try:
         for n in range(1, rounds + 1):
-            upstream = UpstreamSpec(name="b", algorithm="round_robin",
-                                    servers=(ServerSpec(key="1", address="127.0.0.1", port=9, weight=n % 7 + 1),))
+            upstream = UpstreamSpec(
+                name="b",
+                algorithm="round_robin",
+                servers=(ServerSpec(key="1", address="127.0.0.1", port=9, weight=n % 7 + 1),),
+            )
             site = VirtualServerSpec(name="b", hostnames=(), http_ports=(port,), default_upstream="b")
             compiled = compile_config(Snapshot.build([upstream], [site]))
             started = time.monotonic()

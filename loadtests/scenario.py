@@ -19,7 +19,9 @@ class Pool:
         from appliance.lb import services
         from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
 
-        started = [Backend(f"{name}{i}", free_port(), stack.cfg.path("logs")).start() for i in range(backends)]
+        started = [
+            Backend(f"{name}{i}", free_port(), stack.cfg.path("logs")).start() for i in range(backends)
+        ]
         stack.running.extend(started)
         port = free_port()
         with transaction.atomic():
@@ -31,7 +33,11 @@ class Pool:
 
         def live() -> bool:
             latest = ConfigRevision.objects.order_by("-number").first()
-            return bool(latest and latest.status == "applied" and node_revision(stack.nodes[0].status_url) == latest.number)
+            return bool(
+                latest
+                and latest.status == "applied"
+                and node_revision(stack.nodes[0].status_url) == latest.number
+            )
 
         wait_until(live, 30, "benchmark pool live")
         return cls(f"http://127.0.0.1:{port}/", started)
