@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from appliance.accounts.roles import Role, has_role
+
+if TYPE_CHECKING:  # importing these at run time is circular: DRF loads this class while importing views
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class RolePermission(BasePermission):
