@@ -7,7 +7,7 @@ once into the state directory (mode 0600).
 
 from __future__ import annotations
 
-from appliance.launcher.config import StackConfig, env_bool, env_str
+from appliance.launcher.config import StackConfig, env_bool, env_int, env_str
 
 STACK = StackConfig.from_env()
 BASE_DIR = STACK.state_dir
@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "appliance.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webui.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -61,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "webui.context_processors.role",
             ]
         },
     }
@@ -106,6 +109,25 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Behind TLS (LB_SECURE_COOKIES=1): redirect plain HTTP (probes excepted) and send HSTS. Preload is opt-in:
+# it commits the whole domain to HTTPS in browsers for months, so it is never a default (hence W021 off).
+SECURE_SSL_REDIRECT = env_bool("LB_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if env_bool("LB_TRUST_X_FORWARDED_PROTO", False):  # only when a TLS proxy in front sets it
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("LB_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0, high=63072000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LB_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("LB_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# The UI loads only its own static files: no inline script or style, no framing, no plugins. Swagger UI
+# (drf-spectacular's page inlines its start-up script) is exempt until it moves to the split view.
+LB_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+LB_CSP_EXEMPT_PREFIXES = ["/api/v1/docs/"]
+# Static files are served by the app itself (WhiteNoise) straight from the apps' static directories.
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -28,7 +29,7 @@ def percentile(values: list[float], pct: float) -> float:
 def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
     """Apply-only cost: the node applier on its own nginx, alternating two compiled configs."""
     from appliance.launcher.services import NginxNode
-    from loadtests.harness import free_port
+    from loadtests.harness import free_port, node_revision, wait_until
     from nginx.applier import NodeApplier
     from nginx.compiler import compile_config
     from nginx.model import NodeParams, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
@@ -46,10 +47,13 @@ def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-unt
             )
             site = VirtualServerSpec(name="b", hostnames=(), http_ports=(port,), default_upstream="b")
             compiled = compile_config(Snapshot.build([upstream], [site]))
-            started = time.monotonic()
-            result = applier.apply(n, compiled.files, compiled.checksum)
-            assert result.ok, result.message
-            timings.append((time.monotonic() - started) * 1000)
+            # Same end point as the pipeline measurement: until the status listener serves revision n.
+            with ThreadPoolExecutor(1) as pool:
+                started = time.monotonic()
+                pending = pool.submit(applier.apply, n, compiled.files, compiled.checksum)
+                wait_until(lambda n=n: node_revision(node.status_url) == n, 15, f"baseline {n}", 0.005)
+                timings.append((time.monotonic() - started) * 1000)
+                assert pending.result().ok, pending.result().message
     finally:
         node.stop()
     return timings
@@ -65,11 +69,12 @@ def change_to_live_ms(stack, url_port: int, changes: int) -> list[float]:  # typ
     status = stack.nodes[0].status_url
     timings = []
     for n in range(changes):
+        before = node_revision(status) or 0
         with transaction.atomic():
-            Server.objects.filter(port=url_port).update(weight=n % 9 + 1)
+            # Weights 2..10: every change differs from the previous one and from the default weight 1.
+            Server.objects.filter(port=url_port).update(weight=n % 9 + 2)
             services.mark_changed(f"bench change {n}", "bench")
         started = time.monotonic()
-        before = node_revision(status) or 0
         wait_until(lambda b=before: (node_revision(status) or 0) > b, 15, f"change {n} live", interval=0.005)
         timings.append((time.monotonic() - started) * 1000)
     return timings

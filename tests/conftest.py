@@ -54,4 +54,6 @@ def web(dataplane: Stack) -> str:
 @pytest.fixture(scope="session")
 def payments(infra: Stack) -> list[str]:
     """Three payment-service replicas (services/payment) on their own ports; returns their base URLs."""
-    return [replica.url for replica in infra.start_payments(3)]
+    from loadtests.harness import free_port
+
+    return [replica.url for replica in infra.start_payments(3, ports=[free_port() for _ in range(3)])]

@@ -11,5 +11,6 @@ from appliance.launcher.config import isolated_environment
 
 isolated_environment("lb-test-")
 os.environ.setdefault("LB_ADMIN_PASSWORD", "test-admin-password-1")
+os.environ.setdefault("PAYMENT_DRAIN_SECONDS", "0")  # replicas stop at once when a test session ends
 
 from appliance.settings import *  # noqa: E402,F403

@@ -337,6 +337,8 @@ class Web:
                 "60",
                 "--graceful-timeout",
                 "10",
+                # gunicorn 27 otherwise shares one control socket per OS user ($HOME/.gunicorn).
+                "--no-control-socket",
             ],
             cfg.path("logs", "web.log"),
             env=django_env(cfg),
@@ -409,7 +411,14 @@ def agent(cfg: StackConfig, node: NginxNode) -> CeleryProcess:
 class PaymentReplica:
     """One replica of the sample payment service (services/payment) under gunicorn."""
 
-    def __init__(self, cfg: StackConfig, index: int, port: int | None = None, faults: bool = False) -> None:
+    def __init__(
+        self,
+        cfg: StackConfig,
+        index: int,
+        port: int | None = None,
+        faults: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.cfg, self.index = cfg, index
         self.port = port or cfg.ports.payment_base + index
         self.instance = f"payment-{index}"
@@ -431,7 +440,7 @@ class PaymentReplica:
                 "5",
             ],
             cfg.path("logs", f"{self.instance}.log"),
-            env=payment_env(cfg, self.instance, faults),
+            env={**payment_env(cfg, self.instance, faults), **(env or {})},
             cwd=REPO / "services" / "payment",
         )
 

@@ -67,7 +67,8 @@ class Stack:
         self._start(server, "web app (gunicorn)")
         return server.url
 
-    def start_payments(self, count: int) -> list[svc.PaymentReplica]:
+    def start_payments(self, count: int, ports: list[int] | None = None) -> list[svc.PaymentReplica]:
+        """Migrate the payment database, then start `count` replicas (on `ports`, or base port + n)."""
         svc.run(
             [sys.executable, "-m", "django", "migrate", "--noinput"],
             "payment migrations",
@@ -75,7 +76,7 @@ class Stack:
             cwd=svc.REPO / "services" / "payment",
         )
         for index in range(1, count + 1):
-            replica = svc.PaymentReplica(self.cfg, index)
+            replica = svc.PaymentReplica(self.cfg, index, port=ports[index - 1] if ports else None)
             self._start(replica, f"payment replica {index} (:{replica.port})")
             self.payments.append(replica)
         return self.payments

@@ -1,0 +1,1 @@
+"""Audit log: who changed what (before/after), and every authentication and permission decision."""
