@@ -23,8 +23,12 @@ def stack() -> Iterator[Stack]:
     stack = Stack(cfg, log=lambda _msg: None)
     yield stack
     stack.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove the session's state dir (created by tests/settings.py even if no service ever started)."""
     if not os.environ.get("LB_KEEP_TEST_STATE"):  # set it to read the services' logs after a failure
-        shutil.rmtree(cfg.state_dir, ignore_errors=True)
+        shutil.rmtree(StackConfig.from_env().state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
