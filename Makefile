@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-stream redis-server \
-	postgresql wrk haproxy chromium openssl curl ca-certificates prometheus
+	postgresql wrk haproxy chromium openssl curl ca-certificates prometheus pebble testssl.sh nghttp2-client \
+	lua-cjson
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench packages venv clean-state

@@ -22,6 +22,7 @@ RUN apt-get update \
         libnginx-mod-stream=1.22.1-9+deb12u11 \
         lua-resty-core=0.1.25-1 \
         lua-resty-lrucache=0.13-10 \
+        lua-cjson=2.1.0+dfsg-2.2 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 lb \
     && useradd --system --uid 10001 --gid lb --home-dir /var/lib/lb --no-create-home \

