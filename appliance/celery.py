@@ -16,7 +16,19 @@ from kombu.common import Broadcast
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "appliance.settings")
 
-app = Celery("appliance", include=["workers.config", "workers.agent"])
+app = Celery(
+    "appliance",
+    include=[
+        "workers.config",
+        "workers.agent",
+        "workers.health",
+        "workers.archive",
+        "workers.tls",
+        "workers.k8s",
+        "workers.metrics",
+        "workers.benchmarks",
+    ],
+)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Explicit routing key on both sides: kombu's Redis fanout publishes to "<exchange>/<routing key>".
 NODES = Broadcast("nodes", routing_key="nodes")
@@ -43,6 +55,18 @@ def broadcast(task: Task, *args: object) -> None:
 app.conf.beat_schedule = {
     "converge-nodes": {"task": "workers.agent.broadcast_converge", "schedule": 15.0},
     "compile-desired-state": {"task": "workers.config.compile_desired_state", "schedule": 60.0},
+    # Health checks: each cycle checks only the servers that are due; a tick not started within a
+    # second is dropped (expires) instead of piling up behind a busy worker.
+    "health-cycle": {"task": "workers.health.run_cycle", "schedule": 0.5, "options": {"expires": 1.0}},
+    # Catch-up for revision archives lost to a long storage outage; certificate renewal at 2/3 of lifetime.
+    "archive-missing-revisions": {"task": "workers.archive.archive_missing", "schedule": 300.0},
+    "renew-certificates": {"task": "workers.tls.renew_due_certificates", "schedule": 3600.0},
+    # Autoscaling: each tick evaluates only the policies whose interval has come (leased: one at a time).
+    "evaluate-scaling": {"task": "workers.k8s.evaluate_scaling", "schedule": 1.0, "options": {"expires": 2}},
+    # Data-plane metrics: a scrape round every 2 s (a late round is dropped, the next one covers its span),
+    # complete minutes rolled up into PostgreSQL every minute.
+    "scrape-data-plane": {"task": "workers.metrics.scrape_nodes", "schedule": 2.0, "options": {"expires": 2}},
+    "roll-up-metrics": {"task": "workers.metrics.roll_up_minutes", "schedule": 60.0},
 }
 
 

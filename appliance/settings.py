@@ -7,6 +7,8 @@ once into the state directory (mode 0600).
 
 from __future__ import annotations
 
+import ipaddress
+
 from appliance.launcher.config import StackConfig, env_bool, env_int, env_str
 
 STACK = StackConfig.from_env()
@@ -34,12 +36,18 @@ INSTALLED_APPS = [
     "appliance.core",
     "appliance.accounts",
     "appliance.lb",
+    "appliance.audit",
+    "appliance.health",
+    "appliance.tls",
+    "appliance.k8s",
+    "appliance.observability",
+    "appliance.benchmarks",
     "webui",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "webui.middleware.StaticFilesMiddleware",
     "appliance.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,6 +107,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = STACK.path("static")
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+# Password sign-in goes through the lockout: N failures per account or per client address in the window.
+AUTHENTICATION_BACKENDS = ["appliance.accounts.backends.LockoutModelBackend"]
+LB_LOGIN_LOCKOUT = {
+    "max_failures": env_int("LB_LOGIN_MAX_FAILURES", 5, 1, 1000),
+    "window_s": env_int("LB_LOGIN_LOCKOUT_WINDOW_S", 900, 1, 86400),
+}
 
 # Security by default: these hold over plain HTTP on loopback too; LB_SECURE_COOKIES=1 behind TLS.
 SESSION_COOKIE_HTTPONLY = True
@@ -130,7 +144,11 @@ LB_CSP_EXEMPT_PREFIXES = ["/api/v1/docs/"]
 WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "appliance.accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "appliance.api_errors.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["appliance.accounts.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -146,6 +164,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and the docs page need a role like the rest of the API.
+    "SERVE_PERMISSIONS": ["appliance.accounts.permissions.RolePermission"],
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionStatusEnum": "appliance.lb.choices.RevisionStatus",
+        "HealthStatusEnum": "appliance.health.choices.HealthStatus",
+        "HealthReasonEnum": "appliance.health.choices.Reason",
+        "HttpMethodEnum": "appliance.lb.choices.HttpMethod",
+        "HealthCheckMethodEnum": "appliance.health.choices.HttpMethod",
+        "ValueMatchOpEnum": "appliance.lb.choices.ValueMatchOp",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "appliance.api_schema.document_errors",
+    ],
 }
 
 CELERY_BROKER_URL = STACK.redis_url
@@ -166,6 +199,14 @@ LB_S3 = {
     "secret_key": STACK.secret("s3-secret-key"),
     "region": env_str("LB_S3_REGION", STACK.s3_region),
     "secure": STACK.s3_secure,
+    # HTTPS to the S3 server: a CA bundle for a private CA; LB_S3_CERT_CHECK=0 only for test set-ups.
+    "ca_file": env_str("LB_S3_CA_FILE", ""),
+    "cert_check": env_bool("LB_S3_CERT_CHECK", True),
+}
+# TLS termination (appliance.tls): OCSP stapling needs a resolver (IP literals) for the responders' names.
+LB_TLS = {
+    "ocsp_resolvers": [r for r in env_str("LB_TLS_OCSP_RESOLVERS", "").split(",") if r],
+    "expiry_warning_days": env_int("LB_CERT_EXPIRY_WARNING_DAYS", 21, 1, 365),
 }
 LB_BUCKETS = {
     "certificates": env_str("LB_BUCKET_CERTIFICATES", "lb-certificates"),
@@ -183,6 +224,13 @@ LB_NODE = {
 }
 LB_NODE_STALE_SECONDS = 90
 
+# Who may read the web app's /metrics without an API token (appliance.observability.views).
+LB_METRICS_ALLOW_CIDRS = [
+    ipaddress.ip_network(cidr.strip())
+    for cidr in env_str("LB_METRICS_ALLOW_CIDRS", "127.0.0.0/8,::1/128").split(",")
+    if cidr.strip()
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -192,4 +240,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env_str("LB_LOG_LEVEL", "INFO")},
+    # gunicorn's worker logger writes JSON too once Django has loaded (its master's start-up lines do not).
+    "loggers": {"gunicorn.error": {"handlers": ["console"], "propagate": False}},
 }
+# Celery keeps the root logger configured above (JSON, request ids) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

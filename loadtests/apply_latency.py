@@ -5,6 +5,7 @@ each change is timed from the database commit until the node's status listener r
 Baseline, measured in the same run: the data-plane apply alone (stage, `nginx -t`, swap, reload, verify)
 on a second nginx prefix, without database, Celery or compile. Prints the figures and writes JSON.
 
+Also writes a report (`apply.html`, `apply.results.json`): each change's latency over the run.
 Run: `.venv/bin/python -m loadtests.apply_latency [--changes 50]` (about a minute).
 """
 
@@ -80,6 +81,30 @@ def change_to_live_ms(stack, url_port: int, changes: int) -> list[float]:  # typ
     return timings
 
 
+def _report(figures: dict[str, float], timings: list[float], baseline: list[float], changes: int):  # type: ignore[no-untyped-def]
+    from loadtests.report import Report, machine_info
+
+    # Changes are made back to back, so each one starts when the previous one is live.
+    starts = [sum(timings[:i]) / 1000 for i in range(len(timings))]
+    return Report(
+        scenario="reload",
+        title="Change-to-live latency and reloads under load",
+        figures=figures,
+        config={
+            "changes": changes,
+            "wrk": "2 threads, 32 connections",
+            "backends": 3,
+            "baseline_rounds": 20,
+            "baseline_apply_ms": [round(ms, 1) for ms in baseline],
+        },
+        timeline=[
+            {"t": round(t, 3), "apply_ms": round(ms, 1)} for t, ms in zip(starts, timings, strict=True)
+        ],
+        timeline_charts=[("Change to live (x: seconds since the first change)", ["apply_ms"], "ms")],
+        machine=machine_info(),
+    )
+
+
 def main() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--changes", type=int, default=50)
@@ -116,6 +141,7 @@ def main() -> dict[str, float]:
         "reload.requests": result.requests,
         "reload.failed_requests": result.errors,
     }
+    _report(figures, timings, baseline, args.changes).write(OUT, "apply")
     OUT.mkdir(exist_ok=True)
     (OUT / "apply.json").write_text(json.dumps(figures, indent=2) + "\n")
     for name, value in figures.items():

@@ -3,7 +3,9 @@
 Run as its own process (`python -m loadtests.backend NAME PORT [--delay-ms N] [--health-status N]`) so a
 test can SIGKILL it like a crashed server. `GET /__hits` returns how many requests it has served (not
 counting itself); every other path answers 200 with `X-Backend: NAME`. Keep-alive is supported because the
-load balancer keeps upstream connections open.
+load balancer keeps upstream connections open. `GET /__health_hits` counts the health-check requests
+(`/__health`); after `GET /__hang` it keeps accepting connections but never answers any other path again,
+like a deadlocked server. `GET /__status/<code>` is served (and counted) like any path, with that status.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import asyncio
 class Backend:
     def __init__(self, name: str, delay_ms: int, health_status: int) -> None:
         self.name, self.delay, self.health_status = name, delay_ms / 1000, health_status
-        self.hits = 0
+        self.hits = self.health_hits = 0
+        self.hanging = False
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -43,13 +46,27 @@ class Backend:
         status = 200
         if path == "/__hits":
             body = str(self.hits)
+        elif path == "/__health_hits":
+            body = str(self.health_hits)
+        elif path == "/__hang":
+            self.hanging, body = True, "hanging from now on"
+        elif self.hanging:
+            # Counted on arrival, so a test can see whether requests still reach a hanging server.
+            if path == "/__health":
+                self.health_hits += 1
+            else:
+                self.hits += 1
+            await asyncio.Event().wait()
         elif path == "/__health":
+            self.health_hits += 1
             status, body = self.health_status, "health"
         else:
             self.hits += 1
             if self.delay:
                 await asyncio.sleep(self.delay)
             body = f"{self.name} {method} {path}"
+            if path.startswith("/__status/") and path[10:].isdigit():
+                status = int(path[10:])  # a served request that fails: /__status/500 answers 500
         data = body.encode()
         return (
             f"HTTP/1.1 {status} X\r\nX-Backend: {self.name}\r\nContent-Length: {len(data)}\r\n"

@@ -14,30 +14,35 @@ class Pool:
 
     @classmethod
     def create(cls, stack, name: str, backends: int, **upstream_fields: object) -> Pool:  # type: ignore[no-untyped-def]
-        from django.db import transaction
-
-        from appliance.lb import services
-        from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
-
         started = [
             Backend(f"{name}{i}", free_port(), stack.cfg.path("logs")).start() for i in range(backends)
         ]
         stack.running.extend(started)
-        port = free_port()
-        with transaction.atomic():
-            upstream = Upstream.objects.create(name=name, **upstream_fields)
-            for backend in started:
-                Server.objects.create(upstream=upstream, address="127.0.0.1", port=backend.port)
-            VirtualServer.objects.create(name=name, http_ports=[port], default_upstream=upstream)
-            services.mark_changed(f"benchmark pool {name}", "bench")
+        return cls(publish_pool(stack, name, [b.port for b in started], **upstream_fields), started)
 
-        def live() -> bool:
-            latest = ConfigRevision.objects.order_by("-number").first()
-            return bool(
-                latest
-                and latest.status == "applied"
-                and node_revision(stack.nodes[0].status_url) == latest.number
-            )
 
-        wait_until(live, 30, "benchmark pool live")
-        return cls(f"http://127.0.0.1:{port}/", started)
+def publish_pool(stack, name: str, ports: list[int], **upstream_fields: object) -> str:  # type: ignore[no-untyped-def]
+    """Upstream `name` over loopback `ports` behind a new virtual server, live; returns its URL."""
+    from django.db import transaction
+
+    from appliance.lb import services
+    from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
+
+    port = free_port()
+    with transaction.atomic():
+        upstream = Upstream.objects.create(name=name, **upstream_fields)
+        for backend_port in ports:
+            Server.objects.create(upstream=upstream, address="127.0.0.1", port=backend_port)
+        VirtualServer.objects.create(name=name, http_ports=[port], default_upstream=upstream)
+        services.mark_changed(f"benchmark pool {name}", "bench")
+
+    def live() -> bool:
+        latest = ConfigRevision.objects.order_by("-number").first()
+        return bool(
+            latest
+            and latest.status == "applied"
+            and node_revision(stack.nodes[0].status_url) == latest.number
+        )
+
+    wait_until(live, 30, "benchmark pool live")
+    return f"http://127.0.0.1:{port}/"

@@ -1,6 +1,8 @@
 """`make bench`: run every benchmark (each in its own process and stack) and merge their figures.
 
-Writes `loadtests/out/summary.json`, a flat object from figure name to number.
+Writes `loadtests/out/summary.json`, a flat object from figure name to number; the benchmarks that make
+reports leave `<name>.html` (self-contained, open it in any browser) and `<name>.results.json` beside it.
+`loadtests.failover` runs after `loadtests.health_cycle`, so its `failover.*` figures are the ones kept.
 """
 
 from __future__ import annotations
@@ -11,7 +13,16 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-BENCHMARKS = [("loadtests.apply_latency", "apply.json")]
+BENCHMARKS = [
+    ("loadtests.throughput", "throughput.json"),
+    ("loadtests.apply_latency", "apply.json"),
+    ("loadtests.ui_pages", "ui.json"),
+    ("loadtests.health_cycle", "health.json"),
+    ("loadtests.failover", "failover.json"),
+    ("loadtests.autoscale", "autoscale.json"),
+    ("loadtests.tls_bench", "tls.json"),
+    ("loadtests.metrics_overhead", "metrics.json"),
+]
 
 
 def main() -> int:
@@ -26,6 +37,7 @@ def main() -> int:
         summary.update(json.loads((OUT / output).read_text()))
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(json.dumps(summary, indent=2, sort_keys=True))
+    print("reports: " + ", ".join(str(p.relative_to(OUT.parent.parent)) for p in sorted(OUT.glob("*.html"))))
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nginx import process, staging
+from nginx import process, staging, tls
 from nginx.compiler import checksum_files, render_node_files
 from nginx.model import NodeParams
 
@@ -81,15 +81,19 @@ class NodeApplier:
         compiled_files: Mapping[str, str],
         checksum: str,
         listen_ports: Sequence[int] | None = None,
+        secret_files: Mapping[str, bytes] | None = None,
     ) -> ApplyResult:
         """Make `revision` the running config; never raises for nginx or input problems.
 
         `listen_ports` defaults to the ports the compiled sites include listen snippets for.
+        `secret_files` (certificate chains and keys) are staged beside the compiled files, root-only.
         """
         started = time.monotonic()
         try:
             with staging.apply_lock(self.prefix, self.lock_timeout_s):
-                ok, reloaded, message = self._apply_locked(revision, compiled_files, checksum, listen_ports)
+                ok, reloaded, message = self._apply_locked(
+                    revision, compiled_files, checksum, listen_ports, secret_files or {}
+                )
         except (ApplyFailed, ValueError, OSError, subprocess.SubprocessError) as exc:
             ok, reloaded, message = False, False, str(exc)
         return ApplyResult(ok, revision, reloaded, message, round(time.monotonic() - started, 3))
@@ -100,6 +104,7 @@ class NodeApplier:
         files: Mapping[str, str],
         checksum: str,
         listen_ports: Sequence[int] | None,
+        secret_files: Mapping[str, bytes],
     ) -> tuple[bool, bool, str]:
         if checksum_files(files) != checksum:
             raise ApplyFailed("checksum does not match the compiled files; refusing to apply")
@@ -110,7 +115,7 @@ class NodeApplier:
             raise ApplyFailed(
                 f"revision {revision} is live with a different checksum; revisions are immutable"
             )
-        warnings = self._stage_and_test(revision, files, checksum, listen_ports)
+        warnings = self._stage_and_test(revision, files, checksum, listen_ports, secret_files)
         previous = staging.current_target(self.prefix)
         staging.point_current(self.prefix, f"{staging.REVISIONS}/{revision}")
         try:
@@ -125,12 +130,18 @@ class NodeApplier:
         return True, True, f"revision {revision} is live{warnings}"
 
     def _stage_and_test(
-        self, revision: int, files: Mapping[str, str], checksum: str, listen_ports: Sequence[int] | None
+        self,
+        revision: int,
+        files: Mapping[str, str],
+        checksum: str,
+        listen_ports: Sequence[int] | None,
+        secret_files: Mapping[str, bytes],
     ) -> str:
         """Stage compiled + node files and run `nginx -t`; returns nginx's warnings, raises if refused."""
         ports = tuple(listen_ports) if listen_ports is not None else ports_of(files)
         node_files = render_node_files(self.params, revision, ports)
-        staging.stage_revision(self.prefix, revision, {**files, **node_files}, checksum)
+        node_files.update(tls.render_node_files(self.params, tls.https_ports_of(files)))
+        staging.stage_revision(self.prefix, revision, {**files, **node_files}, checksum, secret_files)
         passed, output = self._nginx_test(revision)
         if not passed:
             staging.remove_revision(self.prefix, revision)

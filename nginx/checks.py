@@ -67,18 +67,6 @@ class _Collector:
         return False
 
 
-def location_args(route: RouteSpec) -> tuple[tuple[str, ...], ...]:
-    """The `location` arguments a route renders to.
-
-    A prefix matches whole path segments: `/api` serves `/api` and `/api/...` but not `/apis`,
-    which takes an exact `location = /api` beside `location /api/`.
-    """
-    prefix = route.path_prefix
-    if prefix.endswith("/"):
-        return ((prefix,),)
-    return (("=", prefix), (prefix + "/",))
-
-
 def find_errors(snapshot: Snapshot) -> tuple[CompileError, ...]:
     """Every problem in the snapshot, in a stable order (empty when it compiles)."""
     errors: list[CompileError] = []
@@ -192,22 +180,11 @@ def _check_virtual_server(vs: VirtualServerSpec, upstreams: set[str], errors: li
 
 
 def _check_routes(col: _Collector, vs: VirtualServerSpec, upstreams: set[str]) -> None:
-    taken: set[tuple[str, ...]] = set()
-    if vs.default_upstream is not None:
-        taken.add(("/",))
-    for index, route in enumerate(vs.routes):
-        at = f"routes[{index}]"
-        ok = col.check(f"{at}.path_prefix", v.validate_path_prefix, route.path_prefix)
-        col.check(f"{at}.priority", v.validate_bounded, route.priority, "route_priority", "priority")
-        col.check(f"{at}.strip_prefix", v.validate_bool, route.strip_prefix, "strip_prefix")
-        if route.upstream not in upstreams:
-            col.fail(f"{at}.upstream", f"no upstream named {ascii(route.upstream)[:70]}")
-        if not ok:
-            continue
-        for args in location_args(route):
-            if args in taken:
-                col.fail(f"{at}.path_prefix", f"path {args[-1]} is already routed in this virtual server")
-            taken.add(args)
+    # Routes are the gateway's (conditions, actions, canaries, limits); imported here because
+    # nginx.gateway_checks builds on this module.
+    from nginx.gateway_checks import check_routes
+
+    check_routes(col, vs, upstreams)
 
 
 def _check_ports(vss: list[VirtualServerSpec], errors: list[CompileError]) -> None:

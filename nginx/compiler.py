@@ -11,6 +11,7 @@ relative `include`s against the directory of main.conf, and pid/log/temp paths a
     upstreams/<name>.conf   one `upstream` block each
     default_servers.conf    a 404 default server for each port that has no catch-all virtual server
     sites/<name>.conf       one `server` block per virtual server
+    metrics.conf, metrics/  data-plane metrics: shared dict, Lua, exporter allow-list (`nginx.metrics`)
     node/...                node-local files (`render_node_files`), written by the applier
 
 Membership apart from structure (DESIGN decision 8): an upstream's members are computed by
@@ -29,8 +30,10 @@ from typing import Any
 
 import crossplane
 
+from nginx import affinity, gateway_checks, gateway_lua, routing, tls, tls_checks
+from nginx import metrics as metric_hooks
 from nginx import validation as v
-from nginx.checks import CompileError, find_errors, location_args
+from nginx.checks import CompileError, find_errors
 from nginx.model import NodeParams, RouteSpec, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
 
 __all__ = [
@@ -101,16 +104,20 @@ class CompiledConfig:
     members: Mapping[str, tuple[Member, ...]] = field(default_factory=dict)
 
 
-def compile_config(snapshot: Snapshot) -> CompiledConfig:
-    """Compile a snapshot; raises the first `CompileError` if any value is refused."""
-    errors = find_errors(snapshot)
+def compile_config(snapshot: Snapshot, *, metrics: bool = True) -> CompiledConfig:
+    """Compile a snapshot; raises the first `CompileError` if any value is refused.
+
+    `metrics=False` leaves out the data-plane metrics (`nginx.metrics`), e.g. to measure their cost.
+    """
+    errors = find_errors(snapshot) or tls_checks.find_errors(snapshot) or gateway_checks.find_errors(snapshot)
     if errors:
         raise errors[0]
     # Canonical order even if the caller skipped Snapshot.build: output must not depend on it.
     snapshot = Snapshot.build(snapshot.upstreams, snapshot.virtual_servers)
     members = {u.name: members_of(u) for u in snapshot.upstreams}
     ports = tuple(sorted({p for vs in snapshot.virtual_servers for p in vs.http_ports}))
-    files, structure = _render_all(snapshot, members, ports)
+    with metric_hooks.rendering(metrics):
+        files, structure = _render_all(snapshot, members, ports)
     return CompiledConfig(
         files=files,
         checksum=checksum_files(files),
@@ -201,12 +208,18 @@ def _render_all(
     if default_ports:
         files["default_servers.conf"] = _build([_default_server(p) for p in default_ports])
     for vs in snapshot.virtual_servers:
-        files[f"sites/{vs.name}.conf"] = _build([_site(vs, snapshot)])
+        files[f"sites/{vs.name}.conf"] = _build(tls.site_servers(vs, _site(vs, snapshot), snapshot))
+    files.update(tls.asset_files(snapshot))
     structure = dict(files)
     for upstream in snapshot.upstreams:
         path = f"upstreams/{upstream.name}.conf"
         files[path] = _build([_upstream(upstream, member_directives(members[upstream.name]))])
         structure[path] = _build([_upstream(upstream, [])])
+    gateway_init = gateway_lua.init_source(snapshot)
+    for path, (full, bare) in metric_hooks.files(snapshot, members, lua_extra=gateway_init).items():
+        files[path], structure[path] = _build(full), _build(bare)
+    for path, directives in gateway_lua.files(snapshot, _lua_hosted()).items():
+        files[path] = structure[path] = _build(directives)
     return dict(sorted(files.items())), dict(sorted(structure.items()))
 
 
@@ -270,6 +283,8 @@ def _http_block(snapshot: Snapshot, has_default_servers: bool) -> list[Directive
         _d("proxy_next_upstream", "error", "timeout"),
         _d("proxy_next_upstream_tries", "3"),
         _d("proxy_next_upstream_timeout", "10s"),
+        *metric_hooks.http_directives(),
+        *gateway_lua.http_directives(snapshot, _lua_hosted()),
         *includes,
         _d("include", "node/*.conf"),
     ]
@@ -283,7 +298,14 @@ def _upstream(upstream: UpstreamSpec, servers: list[Directive]) -> Directive:
     return _d("upstream", upstream.name, block=block)
 
 
+def _lua_hosted() -> bool:
+    """Whether the metrics' init block hosts the gateway's Lua (one init block per http context)."""
+    return bool(metric_hooks.http_directives())
+
+
 def _algorithm(upstream: UpstreamSpec) -> list[Directive]:
+    if upstream.sticky is not None:
+        return affinity.balancing_directives(upstream)
     if upstream.algorithm == "least_conn":
         return [_d("least_conn")]
     if upstream.algorithm == "ip_hash":
@@ -317,14 +339,14 @@ def _site(vs: VirtualServerSpec, snapshot: Snapshot) -> Directive:
     block = [_d("include", f"node/listen/{port}{suffix}.conf") for port in vs.http_ports]
     block.append(_d("server_name", *(sorted({h.lower() for h in vs.hostnames}) or ["_"])))
     block.append(_d("add_header", "X-Request-ID", "$request_id", "always"))
-    routes = [(args, route) for route in vs.routes for args in location_args(route)]
-    if not any(args == ("/",) for args, _ in routes):
-        if vs.default_upstream is None:
-            block.append(_d("location", "/", block=[_d("return", "404")]))
-        else:
-            root = RouteSpec(priority=0, path_prefix="/", upstream=vs.default_upstream)
-            block.append(_location(("/",), root, upstreams[vs.default_upstream]))
-    block += [_location(args, route, upstreams[route.upstream]) for args, route in routes]
+    block += metric_hooks.server_directives(vs.name)
+    if routing.handles(vs, upstreams):
+        return _d("server", block=block + routing.site_locations(vs, upstreams, _location))
+    if vs.default_upstream is None:
+        block.append(_d("location", "/", block=[_d("return", "404")]))
+    else:
+        root = RouteSpec(priority=0, path_prefix="/", upstream=vs.default_upstream)
+        block.append(_location(("/",), root, upstreams[vs.default_upstream]))
     return _d("server", block=block)
 
 
@@ -336,6 +358,7 @@ def _location(args: tuple[str, ...], route: RouteSpec, upstream: UpstreamSpec) -
         "location",
         *args,
         block=[
+            *metric_hooks.location_directives(route.path_prefix, upstream.name),
             _d("proxy_pass", target),
             _d("proxy_http_version", "1.1"),
             _d("proxy_set_header", "Host", "$host"),
@@ -379,6 +402,7 @@ def _status_server(params: NodeParams, revision: int) -> Directive:
             _d("access_log", "off"),
             _d("location", "=", "/revision", block=text(f"{revision}\n")),
             _d("location", "=", "/healthz", block=text("ok\n")),
+            *metric_hooks.status_locations(revision),
             _d("location", "/", block=[_d("return", "404")]),
         ],
     )

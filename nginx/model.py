@@ -15,6 +15,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nginx.gateway_model import Canary, HeaderEdits, RateLimitSpec, RouteMatch, StickySpec
+
+if TYPE_CHECKING:  # nginx.tls imports this module; the annotation below is only a string at run time
+    from nginx.tls import TlsSpec
 
 SERVER_STATES = ("enabled", "drain", "disabled")
 ALGORITHMS = ("round_robin", "least_conn", "ip_hash", "hash", "random_two_least_conn")
@@ -37,10 +43,10 @@ RETRY_CONDITIONS = (
 class ServerSpec:
     """One backend member of an upstream pool (`server` directive inside `upstream`).
 
-    `state`: `enabled` serves traffic; `disabled` is rendered `down`; `drain` is also rendered
-    `down` because open-source nginx has no session affinity yet: requests already in flight finish
-    on the draining workers of the graceful reload, and no new request is sent. When sticky sessions
-    exist, `drain` will keep serving clients bound to the member while `disabled` will not.
+    `state`: `enabled` serves traffic; `disabled` is rendered `down`. `drain` is also rendered `down`
+    (requests in flight finish on the draining workers of the graceful reload), except in an upstream
+    with cookie affinity: there the Lua balancer keeps sending the clients bound to the member by
+    their cookie, and sends it no new client (`nginx.affinity`).
     """
 
     key: str  # stable identity (the database primary key as text); never rendered
@@ -88,21 +94,36 @@ class UpstreamSpec:
     send_timeout_s: int = 30  # proxy_send_timeout
     retry: RetryPolicy = RetryPolicy()
     servers: tuple[ServerSpec, ...] = ()
+    sticky: StickySpec | None = None  # session affinity (nginx.affinity); replaces the algorithm
 
 
 @dataclass(frozen=True, slots=True)
 class RouteSpec:
-    """A path-prefix route of a virtual server (`location <prefix>`).
+    """A route of a virtual server: conditions, then forward / redirect / fixed response (`nginx.routing`).
 
-    nginx picks the longest matching prefix, so `priority` only orders the output today; it is
-    kept for the later regex/header routes where order matters. With `strip_prefix`, `/api/x`
-    reaches the upstream as `/x`.
+    Routes are tried in the order of `nginx.routing.precedence` (ascending `priority`, then the more
+    specific first); the first whose every condition holds takes the request. `path_prefix` is the path
+    condition: a prefix matching whole segments, an exact path or a regex (`match.path_kind`). With
+    `strip_prefix`, `/api/x` reaches the upstream as `/x`; `rewrite_prefix` replaces the prefix instead.
     """
 
     priority: int
     path_prefix: str
-    upstream: str
+    upstream: str | None  # forward target (None for redirect and respond)
     strip_prefix: bool = False
+    key: str = ""  # stable identity (the database key as text): named locations @lb_r<key>
+    match: RouteMatch = dataclasses.field(default_factory=RouteMatch)
+    action: str = "forward"  # forward | redirect | respond
+    rewrite_prefix: str | None = None  # forward: the path prefix replacing the matched one
+    canary: Canary | None = None  # forward: part of the traffic to another upstream
+    headers: HeaderEdits = dataclasses.field(
+        default_factory=HeaderEdits
+    )  # forward: request/response headers set or removed
+    redirect_status: int = 302  # redirect: return <status> <url>
+    redirect_url: str | None = None
+    respond_status: int = 200  # respond: return <status> "<body>"
+    respond_body: str = ""
+    rate_limits: tuple[RateLimitSpec, ...] = ()  # limit_req / limit_conn in the route's locations
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +139,8 @@ class VirtualServerSpec:
     http_ports: tuple[int, ...]  # listen (through node/listen/<port>*.conf)
     default_upstream: str | None  # location / { proxy_pass http://<upstream>; }
     routes: tuple[RouteSpec, ...] = ()
+    rate_limits: tuple[RateLimitSpec, ...] = ()  # limit_req / limit_conn in every location of the site
+    tls: TlsSpec | None = None  # HTTPS listeners, certificates, redirect, mTLS... (nginx.tls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,5 +187,5 @@ def _canonical_virtual_server(vs: VirtualServerSpec) -> VirtualServerSpec:
         vs,
         hostnames=tuple(sorted(vs.hostnames)),
         http_ports=tuple(sorted(vs.http_ports)),
-        routes=tuple(sorted(vs.routes, key=lambda r: (r.priority, r.path_prefix, r.upstream))),
+        routes=tuple(sorted(vs.routes, key=lambda r: (r.priority, r.path_prefix, r.key, r.upstream or ""))),
     )

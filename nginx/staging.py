@@ -33,6 +33,10 @@ LOCK_FILE = ".apply.lock"
 KEEP_REVISIONS = 10
 FILE_MODE = 0o640
 DIR_MODE = 0o750
+# Certificate chains and private keys: only nginx's master (root, it loads them) may read them.
+SECRET_FILE_MODE = 0o600
+SECRET_DIR_MODE = 0o700
+SECRET_ROOT = "tls"
 
 _PATH_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", re.ASCII)
 _TARGET_RE = re.compile(rf"{REVISIONS}/([0-9]{{1,16}})", re.ASCII)
@@ -87,20 +91,37 @@ def check_relative_path(path: str) -> None:
         raise ValueError(f"refusing to stage file {ascii(path)[:80]}")
 
 
-def stage_revision(prefix: Path, revision: int, files: Mapping[str, str], checksum: str) -> Path:
+def stage_revision(
+    prefix: Path,
+    revision: int,
+    files: Mapping[str, str],
+    checksum: str,
+    secret_files: Mapping[str, bytes] | None = None,
+) -> Path:
     """Write a complete revision directory, atomically (built aside, then renamed into place).
 
     An existing directory for the same number is replaced: it is a leftover of an apply that
-    did not go live (the caller refuses to restage the live revision).
+    did not go live (the caller refuses to restage the live revision). `secret_files` go under
+    `tls/` in directories of their own, readable by root only.
     """
-    for path in files:
+    secret_files = secret_files or {}
+    for path in [*files, *secret_files]:
         check_relative_path(path)
+    secret_dirs = {path.rsplit("/", 1)[0] for path in secret_files}
+    for path in secret_files:
+        if not path.startswith(SECRET_ROOT + "/") or path in files:
+            raise ValueError(f"refusing to stage secret file {ascii(path)[:80]}")
+    if any(path.rsplit("/", 1)[0] in secret_dirs for path in files):
+        # A compiled file beside a key would keep that directory readable beyond root.
+        raise ValueError("refusing to stage compiled files in a directory that holds secret files")
     root = prefix / REVISIONS
     building = Path(tempfile.mkdtemp(prefix=f".staging-{revision}-", dir=root))
     try:
         building.chmod(DIR_MODE)
         for path, text in sorted(files.items()):
             _write(building, path, text)
+        for path, data in sorted(secret_files.items()):
+            _write(building, path, data, SECRET_FILE_MODE, SECRET_DIR_MODE)
         _write(building, CHECKSUM_FILE, checksum + "\n")
         final = revision_dir(prefix, revision)
         if final.exists():
@@ -112,15 +133,17 @@ def stage_revision(prefix: Path, revision: int, files: Mapping[str, str], checks
     return final
 
 
-def _write(root: Path, path: str, text: str) -> None:
+def _write(
+    root: Path, path: str, content: str | bytes, mode: int = FILE_MODE, dir_mode: int = DIR_MODE
+) -> None:
     target = root / path
     for parent in reversed(target.relative_to(root).parents):
         directory = root / parent
         if not directory.exists():
-            directory.mkdir(mode=DIR_MODE)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+            directory.mkdir(mode=dir_mode)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content.encode() if isinstance(content, str) else content)
 
 
 def point_current(prefix: Path, target: str | None) -> None:

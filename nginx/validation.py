@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import warnings
 from collections.abc import Iterable
 
 # (minimum, maximum) for every integer field, so forms and serializers can show the same bounds.
@@ -233,3 +234,166 @@ def validate_backup_allowed(algorithm: str, backup: bool) -> bool:
             "use round_robin or least_conn, or make the server a normal member"
         )
     return backup
+
+
+# --- Gateway values: routes, header edits, redirects, fixed responses, sticky cookies, limits -------------
+
+GATEWAY_BOUNDS: dict[str, tuple[int, int]] = {
+    "canary_weight": (0, 100),
+    "cookie_ttl_s": (0, 31_536_000),
+    "rate": (1, 100_000),
+    "burst": (0, 100_000),
+    "delay": (0, 100_000),
+    "connections": (0, 100_000),
+    "retry_after_s": (1, 86_400),
+    "respond_status": (200, 599),
+    "limit_status": (400, 599),
+}
+BOUNDS.update(GATEWAY_BOUNDS)
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+REDIRECT_STATUSES = (301, 302, 307, 308)
+REGEX_MAX = 256
+HEADER_VALUE_MAX = 256
+BODY_MAX = 1024
+URL_MAX = 2048
+
+# Characters a route regex may use: enough for real path/header patterns, nothing nginx or a shell reads
+# specially ($ { } quotes whitespace ; #). Escapes are limited separately (_REGEX_ESCAPES).
+_REGEX_CHARS_RE = re.compile(r"[A-Za-z0-9._~/^*+?()|\[\]\\:,=!<>@%&-]{1,256}", re.ASCII)
+# After a backslash: classes and anchors that Python's re and PCRE read the same way, or punctuation.
+_REGEX_ESCAPES = frozenset("dDwWsSbBAZ" + r"._~/^*+?()|[]\:,=!<>@%&-")
+# The only `(?` constructs allowed: groups and look-arounds both engines share, and case-insensitivity.
+_REGEX_GROUPS = ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?i)")
+# Header values: printable ASCII without $ " ' \ ; { } # (space allowed inside, not at the ends).
+_HEADER_CHAR = r"!%&()*+,./0-9:<=>?@A-Z\[\]^_`a-z|~-"
+_HEADER_VALUE_RE = re.compile(rf"[{_HEADER_CHAR}](?:[ {_HEADER_CHAR}]{{0,254}}[{_HEADER_CHAR}])?", re.ASCII)
+# Cookie and query values compared for equality: RFC 6265 cookie-octets / raw query characters, no $ ' ".
+_MATCH_VALUE_RE = re.compile(r"[A-Za-z0-9!%&()*+,./:<=>?@\[\]^_`|~-]{1,256}", re.ASCII)
+# Header, cookie and query parameter names the gateway reads: letters, digits, '-' and '_'.
+_FIELD_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+_URL_RE = re.compile(
+    r"(?:https?://[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?)?/[A-Za-z0-9._~/?&=%+:@,!*()-]{0,2000}", re.ASCII
+)
+_BODY_RE = re.compile(r"[A-Za-z0-9 .,:!?()/@+=%*_-]{0,1024}", re.ASCII)
+_SAMESITE = ("Lax", "Strict", "None")
+
+
+def validate_route_regex(value: object, what: str = "regular expression") -> str:
+    """A route regex that Python's `re` and nginx's PCRE both compile and read the same way.
+
+    Allow-listed characters only (no `$`: end a pattern with `\\Z`; no braces: no `{n,m}`), a short list
+    of escapes and `(?` constructs, at most 256 characters, and it must compile without warnings.
+    """
+    text = _text(value, what, REGEX_MAX)
+    if not _REGEX_CHARS_RE.fullmatch(text):
+        raise ValueError(
+            f"{what} {_show(text)} may contain only letters, digits and ._~/^*+?()|[]\\:,=!<>@%&- "
+            "(no $, braces, quotes, whitespace, ';' or '#'; use \\Z to anchor the end)"
+        )
+    for index, char in enumerate(text):
+        if char == "\\" and (index + 1 == len(text) or text[index + 1] not in _REGEX_ESCAPES):
+            raise ValueError(
+                f"{what}: only \\d \\w \\s \\b \\A \\Z (and their capitals) or an escaped "
+                "punctuation character may follow a backslash"
+            )
+    for start in (i for i in range(len(text)) if text.startswith("(?", i) and not _escaped(text, i)):
+        if not any(text.startswith(group, start) for group in _REGEX_GROUPS):
+            raise ValueError(f"{what}: only (?: (?= (?! (?<= (?<! and (?i) groups are allowed")
+    if "[[" in text or "[:" in text or "--" in text or "&&" in text or "||" in text:
+        raise ValueError(f"{what}: nested or POSIX character classes and doubled operators are not allowed")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            re.compile(text, re.ASCII)
+    except (re.error, FutureWarning, DeprecationWarning) as exc:
+        raise ValueError(f"{what} does not compile: {exc}") from None
+    return text
+
+
+def _escaped(text: str, index: int) -> bool:
+    backslashes = len(text[:index]) - len(text[:index].rstrip("\\"))
+    return backslashes % 2 == 1
+
+
+def validate_field_name(value: object, what: str = "name") -> str:
+    """A header, cookie or query parameter name read by the gateway: letters, digits, '-' and '_'."""
+    text = _text(value, what, 64)
+    if not _FIELD_NAME_RE.fullmatch(text):
+        raise ValueError(f"{what} {_show(text)} may contain only letters, digits, '-' and '_'")
+    return text
+
+
+def validate_header_value(value: object, what: str = "header value") -> str:
+    """A header value set by the gateway: printable ASCII without $ \" ' \\ ; { } #, at most 256."""
+    text = _text(value, what, HEADER_VALUE_MAX)
+    if not _HEADER_VALUE_RE.fullmatch(text):
+        raise ValueError(
+            f"{what} {_show(text)} must be printable ASCII without $ \" ' \\ ; {{ }} # "
+            "(and without leading or trailing spaces)"
+        )
+    return text
+
+
+def validate_match_value(value: object, what: str = "value") -> str:
+    """A header, cookie or query value compared for equality: no whitespace, quotes, $ ; { } # or \\."""
+    text = _text(value, what, 256)
+    if not _MATCH_VALUE_RE.fullmatch(text):
+        raise ValueError(
+            f"{what} {_show(text)} may contain only letters, digits and !%&()*+,./:<=>?@[]^_`|~-"
+        )
+    return text
+
+
+def validate_redirect_url(value: object, what: str = "redirect URL") -> str:
+    """An absolute http(s) URL or an absolute path, of unreserved and reserved URL characters only."""
+    text = _text(value, what, URL_MAX)
+    if not _URL_RE.fullmatch(text) or "//" in text.split("://", 1)[-1]:
+        raise ValueError(
+            f"{what} {_show(text)} must be http(s)://host[:port]/path or /path, using only letters, digits "
+            "and ._~/?&=%+:@,!*()-"
+        )
+    return text
+
+
+def validate_body_text(value: object, what: str = "body") -> str:
+    """A short fixed response body: letters, digits, spaces and .,:!?()/@+=%*_- (at most 1024)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, not {type(value).__name__}")
+    if len(value) > BODY_MAX:
+        raise ValueError(f"{what} must be at most {BODY_MAX} characters")
+    if not _BODY_RE.fullmatch(value):
+        raise ValueError(
+            f"{what} {_show(value)} may contain only letters, digits, spaces and .,:!?()/@+=%*_-"
+        )
+    return value
+
+
+def validate_status(value: object, what: str = "status", low: int = 200, high: int = 599) -> int:
+    """An HTTP status code in [low, high]."""
+    return validate_int(value, what, low, high)
+
+
+def validate_same_site(value: object) -> str:
+    return validate_choice(value, "SameSite", _SAMESITE)
+
+
+def validate_cidr(value: object, what: str = "CIDR") -> str:
+    """An IPv4 or IPv6 network in CIDR notation (host bits must be zero), or a single address."""
+    text = _text(value, what, 49)
+    address, _, bits = text.partition("/")
+    validate_ip(address, what)
+    if bits and not (bits.isdigit() and len(bits) <= 3):
+        raise ValueError(f"{what} {_show(text)} must be an address or address/prefix-length")
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{what} {_show(text)}: {exc}") from None
+    return text
+
+
+def validate_redirect_status(value: object) -> int:
+    """301, 302, 307 or 308."""
+    if isinstance(value, bool) or value not in REDIRECT_STATUSES:
+        raise ValueError(f"redirect status {_show(value)} must be one of: 301, 302, 307, 308")
+    return int(value)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.management.base import CommandError
+from django.core.management.commands import flush
 
 from appliance.launcher.config import StackConfig
 from appliance.launcher.stack import Stack
@@ -40,6 +43,27 @@ def infra(stack: Stack) -> Stack:
 @pytest.fixture(scope="session")
 def django_db_setup(infra: Stack) -> None:
     """The database already exists and is migrated by the launcher; nothing to create."""
+
+
+def _flush_retrying_deadlocks(self: flush.Command, **options: object) -> None:
+    """`transactional_db` empties the tables with one TRUNCATE while the workers keep reading them.
+
+    TRUNCATE takes its exclusive locks table by table, so a worker transaction that reads two tables in
+    the other order can deadlock with it; PostgreSQL then cancels one of the two. When it cancels the
+    flush, run it again (the worker's transaction has finished by then).
+    """
+    for attempt in range(5):
+        try:
+            return _flush_once(self, **options)
+        except CommandError as exc:
+            database_error = exc.__cause__.__cause__ if exc.__cause__ else None  # Django's, then psycopg2's
+            if getattr(database_error, "pgcode", None) != "40P01" or attempt == 4:  # deadlock_detected
+                raise
+            time.sleep(0.2)
+
+
+_flush_once = flush.Command.handle
+flush.Command.handle = _flush_retrying_deadlocks  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ def account_role(user: AbstractBaseUser) -> Role | None:
         return None
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
-    groups = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    groups = {group.name for group in user.groups.all()}  # type: ignore[attr-defined]
     granted = [role for name, role in ROLE_NAMES.items() if name in groups]
     return max(granted) if granted else None
 

@@ -14,6 +14,9 @@ class AuditEvent(models.Model):
     time = models.DateTimeField(default=timezone.now)
     actor = models.CharField(max_length=150, blank=True, default="")
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    api_token = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Id of the API token the actor used, if any."
+    )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")

@@ -35,6 +35,9 @@ def run(cfg: StackConfig) -> int:
             "--http-port",
             str(cfg.ports.demo_http),
         )
+        stack.start_k8s_watcher()
+        stack.start_kubesim()
+        print(svc.manage(cfg, "k8s_demo").strip(), file=sys.stderr)
         print_welcome(cfg)
         while not stop.wait(1.0):
             dead = [c for c in stack.running if not c.child.alive()]  # type: ignore[attr-defined]
@@ -66,6 +69,8 @@ The LB appliance is running (state in {cfg.state_dir}, logs in {cfg.path("logs")
   Readiness        {web}/readyz
   Demo service     http://{cfg.bind}:{cfg.ports.demo_http}/api/payments  (payment replicas behind the LB)
   Data-plane status http://{cfg.bind}:{cfg.ports.status}/revision
+  Kubernetes       https://127.0.0.1:{cfg.ports.kubesim}  (SIMULATED: kubesim, payment Deployment)
+                   kubeconfig {cfg.path("kubeconfig")}
 Press Ctrl-C to stop everything.
 """,
         flush=True,

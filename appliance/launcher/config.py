@@ -163,7 +163,7 @@ class StackConfig:
                 pass  # another process created it first; read theirs below
             else:
                 with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(32))
+                    handle.write(secrets.token_urlsafe(48))  # 64 characters: enough for any key
         return path.read_text().strip()
 
 

@@ -453,6 +453,50 @@ class PaymentReplica:
         self.child.stop(signal.SIGTERM, 10)
 
 
+class KubeSim:
+    """The demo's simulated Kubernetes API (tests/kubesim, test infrastructure labelled simulated everywhere).
+
+    HTTPS on loopback with a CA of its own; its kubeconfig (admin token) goes to $LB_STATE_DIR/kubeconfig.
+    Ready once `/version` answers over TLS; SIGTERM stops it and every replica it runs.
+    """
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.dir, self.kubeconfig = cfg.path("kubesim"), cfg.path("kubeconfig")
+        argv = [sys.executable, "-m", "tests.kubesim", "--port", str(cfg.ports.kubesim)]
+        token = cfg.secret("kubesim-token")  # as one `--token=...` argument: it may start with "-"
+        argv += ["--host", "127.0.0.1", "--state-dir", str(self.dir), f"--token={token}"]
+        argv += ["--cluster-name", "kubesim", "--kubeconfig-out", str(self.kubeconfig)]
+        log = cfg.path("logs", "kubesim.log")
+        self.child = Child("kubesim", argv, log, env={"PYTHONPATH": str(REPO)}, cwd=REPO)
+
+    def start(self) -> Child:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.dir / "kubesim.json").unlink(missing_ok=True)  # rewritten by this start, with the URL and CA
+        self.child.start()
+        self.child.wait_ready(self.answers, 30, "GET /version")
+        return self.child
+
+    def answers(self) -> bool:
+        import ssl
+
+        info = json.loads((self.dir / "kubesim.json").read_text())
+        context = ssl.create_default_context(cafile=info["caFile"])
+        url = info["url"] + "/version"
+        with urllib.request.urlopen(url, timeout=1, context=context) as response:  # noqa: S310 - kubesim's URL
+            return bool(json.load(response)["gitVersion"].endswith("-kubesim"))
+
+    def stop(self) -> None:
+        self.child.stop(signal.SIGTERM, 30)
+
+
+class K8sWatcher(CeleryProcess):
+    """The Kubernetes discovery watcher (`manage.py k8s_watch`); same ready-file handshake as Celery's."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        super().__init__(cfg, "k8s-watch", [])
+        self.child.argv = [sys.executable, str(REPO / "manage.py"), "k8s_watch"]
+
+
 def payment_env(cfg: StackConfig, instance: str, faults: bool = False) -> dict[str, str]:
     """The payment service's whole configuration (it has its own settings and its own database)."""
     return {

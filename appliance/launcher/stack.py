@@ -81,6 +81,16 @@ class Stack:
             self.payments.append(replica)
         return self.payments
 
+    def start_k8s_watcher(self) -> None:
+        """Kubernetes discovery: keeps upstream servers in step with the bound Services' endpoints."""
+        self._start(svc.K8sWatcher(self.cfg), "Kubernetes discovery watcher")
+
+    def start_kubesim(self) -> svc.KubeSim:
+        """The simulated cluster of the demo; its kubeconfig is written to $LB_STATE_DIR/kubeconfig."""
+        sim = svc.KubeSim(self.cfg)
+        self._start(sim, f"simulated Kubernetes API (kubesim, :{self.cfg.ports.kubesim})")
+        return sim
+
     def stop(self) -> None:
         while self.running:
             service = self.running.pop()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from appliance.lb import services
 from appliance.lb.choices import RevisionStatus
 from appliance.lb.models import ConfigRevision, DataPlaneNode, NodeRevisionStatus
+from appliance.tls import node as tls_node
 from nginx.applier import NodeApplier
 from nginx.model import NodeParams
 
@@ -49,7 +50,8 @@ def converge() -> NodeRevisionStatus | None:
         services.refresh_revision_status(target)  # membership of active nodes may have changed
         return done
     started = time.monotonic()
-    result = applier.apply(target.number, target.files, target.checksum)
+    # Files from the row or its archive, certificates from object storage; an outage raises (retried).
+    result = tls_node.apply_revision(applier, target)
     services.record_node_result(
         node, target, result.ok, result.message, int((time.monotonic() - started) * 1000)
     )

@@ -41,3 +41,61 @@ class RevisionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
+
+
+class PathKind(models.TextChoices):
+    PREFIX = "prefix", "Prefix (whole segments)"
+    EXACT = "exact", "Exact path"
+    REGEX = "regex", "Regular expression"
+
+
+class ValueMatchOp(models.TextChoices):
+    EQUALS = "equals", "Equals"
+    PRESENT = "present", "Present (not empty)"
+    REGEX = "regex", "Matches regular expression"
+
+
+class RouteAction(models.TextChoices):
+    FORWARD = "forward", "Forward to an upstream"
+    REDIRECT = "redirect", "Redirect"
+    RESPOND = "respond", "Fixed response"
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET"
+    HEAD = "HEAD"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+    OPTIONS = "OPTIONS"
+
+
+class RedirectStatus(models.IntegerChoices):
+    MOVED_PERMANENTLY = 301
+    FOUND = 302
+    TEMPORARY_REDIRECT = 307
+    PERMANENT_REDIRECT = 308
+
+
+class StickyKind(models.TextChoices):
+    COOKIE = "cookie", "Cookie issued by the load balancer"
+    CLIENT_IP = "client_ip", "Client IP (consistent hash)"
+    HEADER = "header", "Request header (consistent hash)"
+
+
+class SameSite(models.TextChoices):
+    LAX = "Lax"
+    STRICT = "Strict"
+    NONE = "None"
+
+
+class LimitKey(models.TextChoices):
+    CLIENT_IP = "client_ip", "Client IP"
+    HEADER = "header", "Request header (e.g. an API key)"
+    ROUTE = "route", "Route (all clients together)"
+
+
+class RateUnit(models.TextChoices):
+    SECOND = "s", "per second"
+    MINUTE = "m", "per minute"

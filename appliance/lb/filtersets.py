@@ -2,7 +2,15 @@
 
 import django_filters
 
-from appliance.lb.models import ConfigRevision, Route, Server, Upstream, VirtualServer
+from appliance.lb.models import (
+    ConfigRevision,
+    RateLimitPolicy,
+    Route,
+    Server,
+    StickyPolicy,
+    Upstream,
+    VirtualServer,
+)
 
 
 class UpstreamFilterSet(django_filters.FilterSet):
@@ -30,10 +38,22 @@ class VirtualServerFilterSet(django_filters.FilterSet):
 class RouteFilterSet(django_filters.FilterSet):
     class Meta:
         model = Route
-        fields = ["virtual_server", "upstream"]
+        fields = ["virtual_server", "upstream", "action", "path_kind"]
 
 
 class ConfigRevisionFilterSet(django_filters.FilterSet):
     class Meta:
         model = ConfigRevision
         fields = ["status", "number"]
+
+
+class StickyPolicyFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = StickyPolicy
+        fields = ["upstream", "kind"]
+
+
+class RateLimitPolicyFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = RateLimitPolicy
+        fields = ["name", "key", "virtual_servers", "routes"]

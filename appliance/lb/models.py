@@ -15,7 +15,18 @@ from django.db import models
 from django.utils import timezone
 
 from appliance.lb import validators as v
-from appliance.lb.choices import Algorithm, HashKey, RetryCondition, RevisionStatus, ServerState
+from appliance.lb.choices import (
+    Algorithm,
+    HashKey,
+    HttpMethod,
+    PathKind,
+    RedirectStatus,
+    RetryCondition,
+    RevisionStatus,
+    RouteAction,
+    ServerState,
+    ValueMatchOp,
+)
 from nginx import validation
 
 
@@ -39,7 +50,8 @@ class Upstream(models.Model):
     hash_consistent = models.BooleanField(default=False)
     keepalive = models.PositiveIntegerField(default=32, validators=v.bounds("keepalive"))
     connect_timeout_ms = models.PositiveIntegerField(default=1000, validators=v.bounds("connect_timeout_ms"))
-    read_timeout_s = models.PositiveIntegerField(default=30, validators=v.bounds("read_timeout_s"))
+    # A backend that accepts and then hangs costs a client this long before nginx tries the next server.
+    read_timeout_s = models.PositiveIntegerField(default=2, validators=v.bounds("read_timeout_s"))
     send_timeout_s = models.PositiveIntegerField(default=30, validators=v.bounds("send_timeout_s"))
     retry_conditions = ArrayField(
         models.CharField(max_length=16, choices=RetryCondition.choices),
@@ -140,22 +152,69 @@ class VirtualServer(models.Model):
 
 
 class Route(models.Model):
-    """A path-prefix rule of a virtual server, tried by ascending priority before the default upstream."""
+    """A rule of a virtual server: conditions on the request, then forward / redirect / fixed response.
+
+    Routes are tried by ascending priority, then the more specific first (`nginx.routing`); the first
+    whose every condition holds takes the request, and the default upstream takes the rest.
+    """
 
     virtual_server = models.ForeignKey(VirtualServer, on_delete=models.CASCADE, related_name="routes")
     priority = models.PositiveIntegerField(default=100, validators=v.bounds("route_priority"))
-    path_prefix = models.CharField(max_length=256, validators=[v.validate_path_prefix])
-    upstream = models.ForeignKey(Upstream, on_delete=models.PROTECT, related_name="routes")
+    path_kind = models.CharField(max_length=8, choices=PathKind.choices, default=PathKind.PREFIX)
+    path_prefix = models.CharField(
+        max_length=256, help_text="A path prefix (whole segments), an exact path or a regular expression."
+    )
+    host = models.CharField(max_length=253, blank=True, default="", help_text="Exact host or *.suffix.")
+    methods = ArrayField(
+        models.CharField(max_length=8, choices=HttpMethod.choices), default=list, blank=True, size=7
+    )
+    header_name = models.CharField(max_length=64, blank=True, default="")
+    header_match = models.CharField(max_length=8, choices=ValueMatchOp.choices, blank=True, default="")
+    header_value = models.CharField(max_length=256, blank=True, default="")
+    cookie_name = models.CharField(max_length=64, blank=True, default="")
+    cookie_match = models.CharField(max_length=8, choices=ValueMatchOp.choices, blank=True, default="")
+    cookie_value = models.CharField(max_length=256, blank=True, default="")
+    query_name = models.CharField(max_length=64, blank=True, default="")
+    query_match = models.CharField(max_length=8, choices=ValueMatchOp.choices, blank=True, default="")
+    query_value = models.CharField(max_length=256, blank=True, default="")
+    action = models.CharField(max_length=8, choices=RouteAction.choices, default=RouteAction.FORWARD)
+    upstream = models.ForeignKey(
+        Upstream, null=True, blank=True, on_delete=models.PROTECT, related_name="routes"
+    )
     strip_prefix = models.BooleanField(default=False)
+    rewrite_prefix = models.CharField(max_length=256, blank=True, default="")
+    request_headers = models.JSONField(default=dict, blank=True, help_text="Headers set: {name: value}.")
+    request_headers_remove = ArrayField(models.CharField(max_length=64), default=list, blank=True, size=32)
+    response_headers = models.JSONField(default=dict, blank=True, help_text="Headers set: {name: value}.")
+    response_headers_remove = ArrayField(models.CharField(max_length=64), default=list, blank=True, size=32)
+    canary_upstream = models.ForeignKey(
+        Upstream, null=True, blank=True, on_delete=models.PROTECT, related_name="canary_routes"
+    )
+    canary_weight = models.PositiveIntegerField(default=0, validators=v.bounds("canary_weight"))
+    canary_header = models.CharField(max_length=64, blank=True, default="")
+    canary_header_value = models.CharField(max_length=256, blank=True, default="")
+    canary_cookie = models.CharField(max_length=64, blank=True, default="")
+    canary_cookie_value = models.CharField(max_length=256, blank=True, default="")
+    redirect_status = models.PositiveIntegerField(
+        choices=RedirectStatus.choices, default=RedirectStatus.FOUND
+    )
+    redirect_url = models.CharField(max_length=2048, blank=True, default="")
+    respond_status = models.PositiveIntegerField(default=200, validators=v.bounds("respond_status"))
+    respond_body = models.CharField(max_length=1024, blank=True, default="")
 
     class Meta:
         ordering = ["virtual_server__name", "priority", "path_prefix"]
-        constraints = [
-            models.UniqueConstraint(fields=["virtual_server", "path_prefix"], name="route_unique_path")
-        ]
 
     def __str__(self) -> str:
         return f"{self.virtual_server.name}{self.path_prefix}"
+
+    def clean(self) -> None:
+        """Every rule the compiler applies to a route, as field errors (`appliance.lb.gateway_specs`)."""
+        from appliance.lb.gateway_specs import route_errors
+
+        errors = route_errors(self)
+        if errors:
+            raise ValidationError(errors)
 
 
 class DesiredState(models.Model):
@@ -183,6 +242,9 @@ class ConfigRevision(models.Model):
     created = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=RevisionStatus.choices, default=RevisionStatus.PENDING)
     error = models.TextField(blank=True, default="")
+    culprits = models.JSONField(
+        default=list, blank=True, help_text="Objects that nginx's error message points at, when it failed."
+    )
     quarantined = models.JSONField(
         default=list, blank=True, help_text="Objects left out of this revision, each with the reason."
     )
@@ -236,3 +298,20 @@ class NodeRevisionStatus(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["revision", "node"], name="one_status_per_node")]
+
+
+# The gateway's policy models live beside these; importing them here registers them with the app.
+from appliance.lb.gateway_models import RateLimitPolicy, StickyPolicy  # noqa: E402
+
+__all__ = [
+    "ConfigRevision",
+    "DataPlaneNode",
+    "DesiredState",
+    "NodeRevisionStatus",
+    "RateLimitPolicy",
+    "Route",
+    "Server",
+    "StickyPolicy",
+    "Upstream",
+    "VirtualServer",
+]

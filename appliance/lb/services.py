@@ -7,6 +7,7 @@ immutable `ConfigRevision` → every node agent converges on the newest revision
 from __future__ import annotations
 
 import logging
+import re
 
 from django.db import connection, transaction
 from django.db.models import F, Value
@@ -74,6 +75,14 @@ def _compile_quarantining(quarantine: Quarantine | None = None):  # type: ignore
             kind = "virtual_server" if model is VirtualServer else "upstream"
             quarantine.add(kind, obj.pk, obj.name, str(exc))
     raise RuntimeError("too many objects rejected by the compiler")
+
+
+def compile_preview():  # type: ignore[no-untyped-def]
+    """Compile the desired state as the compile worker would (quarantining), without storing anything.
+
+    For previews: the caller reads uncommitted changes inside a transaction it then rolls back.
+    """
+    return _compile_quarantining()
 
 
 def _sync_server_quarantine(quarantine: Quarantine) -> None:
@@ -176,4 +185,24 @@ def refresh_revision_status(revision: ConfigRevision) -> None:
         status, error = RevisionStatus.APPLIED, ""
     else:
         status, error = RevisionStatus.PENDING, ""
-    ConfigRevision.objects.filter(pk=revision.pk).update(status=status, error=error)
+    ConfigRevision.objects.filter(pk=revision.pk).update(status=status, error=error, culprits=culprits(error))
+
+
+_FILE_RE = re.compile(r"\b(upstreams|sites)/([a-z0-9][a-z0-9_-]{0,62})\.conf\b")
+_BIND_RE = re.compile(r"bind\(\) to [^ ]*:(\d{1,5}) failed")
+
+
+def culprits(error: str) -> list[dict[str, str]]:
+    """The objects an nginx error points at: the file it names, or the virtual servers on a busy port."""
+    found = {
+        ("upstream" if kind == "upstreams" else "virtual_server", name)
+        for kind, name in _FILE_RE.findall(error)
+    }
+    for port in {int(p) for p in _BIND_RE.findall(error)}:
+        found |= {
+            ("virtual_server", name)
+            for name in VirtualServer.objects.filter(http_ports__contains=[port]).values_list(
+                "name", flat=True
+            )
+        }
+    return [{"kind": kind, "name": name} for kind, name in sorted(found)]

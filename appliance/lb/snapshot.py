@@ -2,6 +2,7 @@
 
 nginx refuses a whole config when one server's hostname does not resolve. So that one broken object
 never blocks the others, such servers are left out (quarantined) with a visible reason instead.
+Servers that active health checks took out of rotation render `down` (`appliance.health.rotation`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
+from appliance.health.rotation import Rotation
+from appliance.lb.gateway_specs import site_rate_limits, site_routes, upstream_sticky
 from appliance.lb.models import Server, Upstream, VirtualServer
-from nginx.model import RetryPolicy, RouteSpec, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
+from appliance.tls.snapshot import tls_spec
+from nginx.model import RetryPolicy, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
 
 
 @dataclass
@@ -73,27 +77,20 @@ def upstream_spec(upstream: Upstream, servers: list[ServerSpec]) -> UpstreamSpec
             non_idempotent=upstream.retry_non_idempotent,
         ),
         servers=tuple(servers),
+        sticky=upstream_sticky(upstream),
     )
 
 
 def virtual_server_spec(vs: VirtualServer, usable: set[str]) -> VirtualServerSpec:
     default = vs.default_upstream.name if vs.default_upstream else None
-    routes = tuple(
-        RouteSpec(
-            priority=r.priority,
-            path_prefix=r.path_prefix,
-            upstream=r.upstream.name,
-            strip_prefix=r.strip_prefix,
-        )
-        for r in vs.routes.all()
-        if r.upstream.name in usable
-    )
     return VirtualServerSpec(
         name=vs.name,
         hostnames=tuple(vs.hostnames),
         http_ports=tuple(vs.http_ports),
         default_upstream=default if default in usable else None,
-        routes=routes,
+        routes=site_routes(vs, usable),
+        rate_limits=site_rate_limits(vs),
+        tls=tls_spec(vs),
     )
 
 
@@ -102,7 +99,8 @@ def build_snapshot(exclude: Quarantine | None = None) -> tuple[Snapshot, Quarant
     quarantine = Quarantine(list(exclude.items) if exclude else [])
     dropped_upstreams, dropped_vs = quarantine.ids("upstream"), quarantine.ids("virtual_server")
     upstreams = []
-    for upstream in Upstream.objects.prefetch_related("servers"):
+    rotation = Rotation.load()
+    for upstream in Upstream.objects.select_related("sticky").prefetch_related("servers"):
         if upstream.pk in dropped_upstreams:
             continue
         members = []
@@ -112,12 +110,12 @@ def build_snapshot(exclude: Quarantine | None = None) -> tuple[Snapshot, Quarant
                 quarantine.add("server", server.pk, f"{upstream.name}/{server}", problem)
             else:
                 members.append(server_spec(server))
-        upstreams.append(upstream_spec(upstream, members))
+        upstreams.append(upstream_spec(upstream, rotation.apply(members)))
     usable = {u.name for u in upstreams}
     sites = [
         virtual_server_spec(vs, usable)
         for vs in VirtualServer.objects.select_related("default_upstream").prefetch_related(
-            "routes__upstream"
+            "routes__upstream", "routes__canary_upstream", "routes__rate_limits", "rate_limits"
         )
         if vs.pk not in dropped_vs
     ]

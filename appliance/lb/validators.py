@@ -14,7 +14,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from nginx import validation
 
 
-def _field(rule: Callable[[object], object]) -> Callable[[object], None]:
+def field_validator(rule: Callable[[object], object], module: str = __name__) -> Callable[[object], None]:
+    """A model/serializer validator from a plain rule that raises ValueError with a user-facing message.
+
+    `module` is where the validator is defined: migrations refer to it by that path.
+    """
+
     def validator(value: object) -> None:
         try:
             rule(value)
@@ -23,15 +28,15 @@ def _field(rule: Callable[[object], object]) -> Callable[[object], None]:
 
     validator.__name__ = rule.__name__
     validator.__qualname__ = rule.__name__
-    validator.__module__ = __name__
+    validator.__module__ = module
     return validator
 
 
-validate_name = _field(validation.validate_name)
-validate_address = _field(validation.validate_address)
-validate_server_name = _field(validation.validate_server_name)
-validate_header_name = _field(validation.validate_header_name)
-validate_path_prefix = _field(validation.validate_path_prefix)
+validate_name = field_validator(validation.validate_name)
+validate_address = field_validator(validation.validate_address)
+validate_server_name = field_validator(validation.validate_server_name)
+validate_header_name = field_validator(validation.validate_header_name)
+validate_path_prefix = field_validator(validation.validate_path_prefix)
 
 
 def bounds(field: str) -> list:

@@ -35,6 +35,76 @@ HOSTILE = [
 ]
 
 
+def _route(**fields: object):  # type: ignore[no-untyped-def]
+    """A route body builder: the hostile value goes where `fields` say (a callable of the value)."""
+
+    def build(value: str, upstream: int, vs: int) -> tuple[str, dict]:
+        body = {"virtual_server": vs, "path_prefix": "/x", "upstream": upstream}
+        body.update({k: (f(value) if callable(f) else f) for k, f in fields.items()})
+        if body.get("canary_upstream") is True:
+            body["canary_upstream"] = upstream
+        return "/api/v1/routes/", body
+
+    return build
+
+
+def _policy(url: str, **fields: object):  # type: ignore[no-untyped-def]
+    def build(value: str, upstream: int, vs: int) -> tuple[str, dict]:
+        body: dict = {"upstream": upstream} if "sticky" in url else {"name": "ok", "rate": 5}
+        body.update({k: (f(value) if callable(f) else f) for k, f in fields.items()})
+        return url, body
+
+    return build
+
+
+def _it(value: str) -> str:
+    return value
+
+
+# Gateway fields (issue #5): field → body builder; "field:variant" when one field is tried in two ways.
+GATEWAY_FIELDS = {
+    "route.path_prefix:regex": _route(path_kind="regex", path_prefix=_it),
+    "route.host": _route(host=_it),
+    "route.header_name": _route(header_name=_it, header_match="equals", header_value="v"),
+    "route.header_value": _route(header_name="X-A", header_match="equals", header_value=_it),
+    "route.header_value:regex": _route(header_name="X-A", header_match="regex", header_value=_it),
+    "route.cookie_name": _route(cookie_name=_it, cookie_match="present"),
+    "route.cookie_value": _route(cookie_name="c", cookie_match="equals", cookie_value=_it),
+    "route.query_name": _route(query_name=_it, query_match="present"),
+    "route.query_value": _route(query_name="q", query_match="equals", query_value=_it),
+    "route.rewrite_prefix": _route(rewrite_prefix=_it),
+    "route.request_headers:name": _route(request_headers=lambda x: {x: "v"}),
+    "route.request_headers:value": _route(request_headers=lambda x: {"X-A": x}),
+    "route.request_headers_remove": _route(request_headers_remove=lambda x: [x]),
+    "route.response_headers:name": _route(response_headers=lambda x: {x: "v"}),
+    "route.response_headers:value": _route(response_headers=lambda x: {"X-A": x}),
+    "route.response_headers_remove": _route(response_headers_remove=lambda x: [x]),
+    "route.canary_header": _route(canary_upstream=True, canary_header=_it, canary_header_value="v"),
+    "route.canary_header_value": _route(canary_upstream=True, canary_header="X-C", canary_header_value=_it),
+    "route.canary_cookie": _route(canary_upstream=True, canary_cookie=_it, canary_cookie_value="v"),
+    "route.canary_cookie_value": _route(canary_upstream=True, canary_cookie="c", canary_cookie_value=_it),
+    "route.redirect_url": _route(action="redirect", upstream=None, redirect_url=_it),
+    "route.respond_body": _route(action="respond", upstream=None, respond_body=_it),
+    "sticky_policy.cookie_name": _policy("/api/v1/sticky-policies/", kind="cookie", cookie_name=_it),
+    "sticky_policy.cookie_path": _policy("/api/v1/sticky-policies/", kind="cookie", cookie_path=_it),
+    "sticky_policy.header_name": _policy("/api/v1/sticky-policies/", kind="header", header_name=_it),
+    "rate_limit.name": _policy("/api/v1/rate-limits/", name=_it),
+    "rate_limit.key_header": _policy("/api/v1/rate-limits/", key="header", key_header=_it),
+    "rate_limit.exempt": _policy("/api/v1/rate-limits/", exempt=lambda x: [x]),
+}
+# Values that are legitimate in that field (a space inside a header value or a body; empty = no condition).
+GATEWAY_BENIGN = {
+    "route.host": {""},
+    "route.rewrite_prefix": {""},
+    "route.header_value": {"a b"},
+    "route.header_value:regex": {"a\\b"},
+    "route.path_prefix:regex": {"a\\b"},
+    "route.request_headers:value": {"a b"},
+    "route.response_headers:value": {"a b"},
+    "route.respond_body": {"a b", "x" * 300, ""},
+}
+
+
 @pytest.fixture
 def api(transactional_db: None) -> APIClient:
     user = get_user_model().objects.create_superuser("api-admin", password="x-very-long-password")
@@ -61,6 +131,7 @@ def test_invalid_change_is_rejected_with_a_field_error_and_nothing_compiles(pool
         "virtual_server.name",
         "virtual_server.hostnames",
         "route.path_prefix",
+        *GATEWAY_FIELDS,
     ],
 )
 def test_hostile_text_in_every_field_is_refused_and_the_config_does_not_change(pools, api, field):
@@ -72,7 +143,13 @@ def test_hostile_text_in_every_field_is_refused_and_the_config_does_not_change(p
     live_files = ConfigRevision.objects.first().files
     kind, attr = field.split(".")
     for value in HOSTILE:
-        if kind == "upstream":
+        if value in GATEWAY_BENIGN.get(field, ()):
+            continue
+        if field in GATEWAY_FIELDS:
+            url, body = GATEWAY_FIELDS[field](value, upstream.pk, vs.pk)
+            response = api.post(url, body, format="json")
+            attr = attr.split(":")[0]
+        elif kind == "upstream":
             body = {
                 "name": "ok",
                 "algorithm": "hash",
@@ -116,6 +193,7 @@ def test_a_config_nginx_refuses_leaves_the_previous_revision_serving(pools):
         failed = pools.wait()
         assert failed.number > live.number and failed.status == "failed"
         assert "Address already in use" in failed.error
+        assert failed.culprits == [{"kind": "virtual_server", "name": "clash"}]
         assert all(node_revision(u) == live.number for u in pools.status_urls)
         assert spread(url, 50) == {"keep": 50}
     finally:

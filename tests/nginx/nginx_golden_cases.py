@@ -5,6 +5,8 @@ Addresses are IP literals or `localhost`, so `nginx -t` can resolve every case o
 
 from __future__ import annotations
 
+from nginx_golden_gateway import GATEWAY_CASES
+
 from nginx.model import (
     NodeParams,
     RetryPolicy,
@@ -100,4 +102,5 @@ CASES: dict[str, Snapshot] = {
         ],
     ),
     "empty_upstream": _one(_up("web", servers=())),
+    **GATEWAY_CASES,
 }

@@ -5,7 +5,6 @@ Regenerate on purpose only:
 """
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,10 +14,10 @@ from nginx_golden_cases import CASES, NODE, REVISION
 
 from nginx import process, staging
 from nginx.compiler import compile_config, render_node_files
+from tests.support.golden import assert_matches_golden, read_tree
 
 GOLDEN = Path(__file__).parent / "golden"
 CHECKSUMS = "checksums.txt"
-UPDATE = os.environ.get("LB_UPDATE_GOLDEN") == "1"
 
 
 def render(case: str) -> dict[str, str]:
@@ -28,23 +27,9 @@ def render(case: str) -> dict[str, str]:
     return files
 
 
-def read_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rendered_files_match_the_golden_files(case):
-    expected_dir = GOLDEN / case
-    rendered = render(case)
-    if UPDATE:
-        shutil.rmtree(expected_dir, ignore_errors=True)
-        for path, text in rendered.items():
-            (expected_dir / path).parent.mkdir(parents=True, exist_ok=True)
-            (expected_dir / path).write_text(text)
-    golden = read_tree(expected_dir)
-    assert sorted(golden) == sorted(rendered), "file set changed; regenerate with LB_UPDATE_GOLDEN=1"
-    for path, text in rendered.items():
-        assert golden[path] == text, f"{case}/{path} differs; regenerate with LB_UPDATE_GOLDEN=1"
+    assert_matches_golden(GOLDEN / case, render(case))
 
 
 def test_every_golden_directory_is_a_known_case():

@@ -89,7 +89,42 @@ class VirtualServerSerializer(CleanModelSerializer):
 class RouteSerializer(CleanModelSerializer):
     class Meta:
         model = Route
-        fields = ["id", "virtual_server", "priority", "path_prefix", "upstream", "strip_prefix"]
+        fields = [
+            "id",
+            "virtual_server",
+            "priority",
+            "path_kind",
+            "path_prefix",
+            "host",
+            "methods",
+            "header_name",
+            "header_match",
+            "header_value",
+            "cookie_name",
+            "cookie_match",
+            "cookie_value",
+            "query_name",
+            "query_match",
+            "query_value",
+            "action",
+            "upstream",
+            "strip_prefix",
+            "rewrite_prefix",
+            "request_headers",
+            "request_headers_remove",
+            "response_headers",
+            "response_headers_remove",
+            "canary_upstream",
+            "canary_weight",
+            "canary_header",
+            "canary_header_value",
+            "canary_cookie",
+            "canary_cookie_value",
+            "redirect_status",
+            "redirect_url",
+            "respond_status",
+            "respond_body",
+        ]
 
 
 class NodeRevisionStatusSerializer(serializers.ModelSerializer):
@@ -116,6 +151,7 @@ class ConfigRevisionSerializer(serializers.ModelSerializer):
             "author",
             "created",
             "error",
+            "culprits",
             "quarantined",
             "previous",
             "rollback_of",

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from appliance.lb.api import views
+from appliance.lb.api import change_views, gateway_views, views
 
 
 def register(router: DefaultRouter) -> None:
@@ -10,4 +10,8 @@ def register(router: DefaultRouter) -> None:
     router.register("servers", views.ServerViewSet)
     router.register("virtual-servers", views.VirtualServerViewSet)
     router.register("routes", views.RouteViewSet)
+    router.register("sticky-policies", gateway_views.StickyPolicyViewSet)
+    router.register("rate-limits", gateway_views.RateLimitPolicyViewSet)
     router.register("revisions", views.ConfigRevisionViewSet)
+    router.register("change-sets", change_views.ChangeSetViewSet, basename="change-set")
+    router.register("preview", change_views.PreviewViewSet, basename="preview")

@@ -31,6 +31,8 @@ def test_it_lays_out_one_file_per_object():
     assert list(compiled.files) == sorted(compiled.files)
     assert set(compiled.files) == {
         "main.conf",
+        "metrics.conf",
+        "metrics/export.conf",
         "upstreams/api.conf",
         "upstreams/web.conf",
         "sites/blog.conf",
@@ -54,6 +56,7 @@ def test_main_conf_is_node_independent_and_prefix_relative():
     assert "access_log logs/access.log lb_json;" in main
     includes = [line for line in main if line.startswith("include ")]
     assert includes == [
+        "include metrics.conf;",
         "include upstreams/web.conf;",
         "include default_servers.conf;",
         "include sites/shop.conf;",
@@ -232,37 +235,35 @@ def test_retry_conditions_are_allow_listed():
             compile_config(snapshot((upstream(retry=RetryPolicy(conditions=bad)),), ()))
 
 
-def test_strip_prefix_route_proxies_with_a_trailing_slash():
+def _after(body: list[str], line: str) -> list[str]:
+    start = body.index(line)
+    return body[start + 1 : body.index("}", start)]
+
+
+def test_routes_are_matched_in_lua_and_proxied_from_named_locations():
     api = upstream("api")
     body = compiled_site(upstream(), api, vs=site(routes=(route("/api/", "api", strip_prefix=True),)))
-    start = body.index("location /api/ {")
-    assert body[start + 1] == "proxy_pass http://api/;"
-    assert body[body.index("location / {") + 1] == "proxy_pass http://web;"
-
-
-def test_a_prefix_without_slash_matches_whole_segments():
-    body = compiled_site(upstream(), vs=site(routes=(route("/api", "web", strip_prefix=False),)))
-    assert "location = /api {" in body
-    assert "location /api/ {" in body
-    assert "location /api {" not in body
+    assert _after(body, "location / {") == ['rewrite_by_lua_block { require("lb.gateway").route() }']
+    # The prefix is stripped by the Lua matcher (a named location's proxy_pass takes no URI part).
+    assert "proxy_pass http://api;" in _after(body, "location @lb_ri0 {")
+    assert "proxy_pass http://web;" in _after(body, "location @lb_default {")
 
 
 def test_without_default_upstream_unrouted_paths_get_404():
     body = compiled_site(vs=site(default_upstream=None, routes=(route("/api/", "web"),)))
-    assert body[body.index("location / {") + 1] == "return 404;"
+    assert _after(body, "location @lb_default {") == ["return 404;"]
 
 
-def test_a_root_route_replaces_the_404_location():
-    body = compiled_site(vs=site(default_upstream=None, routes=(route("/", "web", strip_prefix=False),)))
+def test_a_site_without_routes_keeps_its_plain_root_location():
+    body = compiled_site()
     assert body.count("location / {") == 1
-    assert body[body.index("location / {") + 1] == "proxy_pass http://web;"
+    assert "proxy_pass http://web;" in _after(body, "location / {")
+    assert not any("lua" in line for line in body if "lb.metrics" not in line)
 
 
 @pytest.mark.parametrize(
     "vs",
     [
-        site(routes=(route("/"),)),
-        site(routes=(route("/api"), route("/api/"))),
         site(routes=(route("/api/", "nope"),)),
         site(default_upstream="nope"),
         site(http_ports=()),

@@ -1,0 +1,75 @@
+"""Benchmark runs over the API: scenario, target, bounded duration and concurrency in; progress out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from appliance.benchmarks.choices import CONCURRENCY, DURATION_S, Scenario
+from appliance.benchmarks.models import BenchmarkRun
+from appliance.lb.models import VirtualServer
+
+
+class BenchmarkRunSerializer(serializers.ModelSerializer):
+    scenario = serializers.ChoiceField(choices=Scenario.choices)
+    virtual_server = serializers.PrimaryKeyRelatedField(queryset=VirtualServer.objects.all())
+    duration_s = serializers.IntegerField(min_value=DURATION_S[0], max_value=DURATION_S[1], default=10)
+    concurrency = serializers.IntegerField(min_value=CONCURRENCY[0], max_value=CONCURRENCY[1], default=32)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    has_report = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BenchmarkRun
+        fields = [
+            "id",
+            "scenario",
+            "virtual_server",
+            "target_name",
+            "duration_s",
+            "concurrency",
+            "status",
+            "progress",
+            "message",
+            "cancel_requested",
+            "created_by",
+            "created",
+            "started_at",
+            "finished_at",
+            "has_report",
+            "figures",
+            "error",
+        ]
+        read_only_fields = [
+            "target_name",
+            "status",
+            "progress",
+            "message",
+            "cancel_requested",
+            "created",
+            "started_at",
+            "finished_at",
+            "figures",
+            "error",
+        ]
+
+    def get_has_report(self, run: BenchmarkRun) -> bool:
+        return bool(run.report_key)
+
+    def validate_virtual_server(self, vs: VirtualServer) -> VirtualServer:
+        if not vs.http_ports:
+            raise serializers.ValidationError("This virtual server has no plain-HTTP port to send load to.")
+        if vs.default_upstream_id is None:
+            raise serializers.ValidationError("This virtual server has no default upstream.")
+        return vs
+
+    def create(self, validated: dict[str, Any]) -> BenchmarkRun:
+        from appliance.benchmarks import services
+
+        return services.start_run(
+            self.context["request"].user,
+            validated["scenario"],
+            validated["virtual_server"],
+            validated["duration_s"],
+            validated["concurrency"],
+        )

@@ -1,0 +1,1 @@
+"""REST API of health checks: check settings, per-server health state, transition history, alerts."""

@@ -1,0 +1,146 @@
+"""Processes a benchmark compares against or puts behind the load balancer: HAProxy and static nginx backends.
+
+`HaproxyPeer` runs Debian's `haproxy` in the foreground with a configuration generated from an upstream's
+settings, equivalent to what our compiler gives nginx: the same servers and weights (backup servers as
+`backup`, disabled ones left out), the same balancing method, upstream keep-alive (`http-reuse always`),
+the same connect/read timeouts and bounded retries on another server. `NginxBackend` is an nginx prefix
+that answers every request itself (`return 200`), so a throughput comparison measures the load balancers,
+not a Python backend.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HAPROXY_BALANCE = {"round_robin": "roundrobin", "least_conn": "leastconn", "ip_hash": "source"}
+
+
+@dataclass(frozen=True)
+class PeerServer:
+    address: str
+    port: int
+    weight: int = 1
+    backup: bool = False
+
+
+def haproxy_config(
+    port: int,
+    servers: Sequence[PeerServer],
+    algorithm: str = "round_robin",
+    connect_timeout_ms: int = 1000,
+    read_timeout_s: int = 2,
+    retries: int = 3,
+) -> str:
+    """An HAProxy configuration equivalent to one upstream behind one plain-HTTP listener."""
+    lines = [
+        "global",
+        "    maxconn 8192",
+        "defaults",
+        "    mode http",
+        "    option http-keep-alive",
+        "    option redispatch",
+        f"    retries {max(0, retries - 1)}",
+        f"    timeout connect {connect_timeout_ms}ms",
+        "    timeout client 65s",
+        f"    timeout server {read_timeout_s}s",
+        "    timeout http-keep-alive 65s",
+        "frontend bench",
+        f"    bind 127.0.0.1:{port}",
+        "    default_backend pool",
+        "backend pool",
+        f"    balance {HAPROXY_BALANCE.get(algorithm, 'roundrobin')}",
+        "    http-reuse always",
+    ]
+    for i, server in enumerate(servers):
+        backup = " backup" if server.backup else ""
+        lines.append(f"    server s{i} {server.address}:{server.port} weight {server.weight}{backup}")
+    return "\n".join(lines) + "\n"
+
+
+def _wait_answering(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer on {url}")
+
+
+@dataclass
+class HaproxyPeer:
+    port: int
+    config: str
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lb-bench-haproxy-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> HaproxyPeer:
+        path = self.workdir / "haproxy.cfg"
+        path.write_text(self.config)
+        check = subprocess.run(["haproxy", "-c", "-q", "-f", str(path)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
+        log = (self.workdir / "haproxy.log").open("wb")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(path)], stdout=log, stderr=log)
+        _wait_answering(self.url, self.proc, "haproxy")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@dataclass
+class NginxBackend:
+    """nginx answering `200 <name>` on a loopback port, one worker (a backend, not the thing measured)."""
+
+    name: str
+    port: int
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lb-bench-nginx-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> NginxBackend:
+        temps = "".join(f"    {kind}_temp_path {self.workdir}/{kind};\n" for kind in _TEMPS)
+        (self.workdir / "nginx.conf").write_text(
+            f"worker_processes 1;\npid {self.workdir}/nginx.pid;\nerror_log {self.workdir}/error.log;\n"
+            "events { worker_connections 4096; }\n"
+            f"http {{\n    access_log off;\n{temps}    keepalive_requests 100000;\n"
+            f"    server {{\n        listen 127.0.0.1:{self.port} reuseport;\n"
+            f'        location / {{ default_type text/plain; return 200 "{self.name}\\n"; }}\n    }}\n}}\n'
+        )
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.workdir), "-c", "nginx.conf", "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_answering(f"http://127.0.0.1:{self.port}/", self.proc, f"nginx backend {self.name}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_TEMPS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
