@@ -1,0 +1,1 @@
+"""Browser UI views, one module per domain; every view is thin and reads through the domain services."""
