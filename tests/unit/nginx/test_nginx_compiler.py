@@ -53,7 +53,7 @@ def test_main_conf_is_node_independent_and_prefix_relative():
     ]
     assert "server_tokens off;" in main
     assert "map $http_upgrade $connection_upgrade {" in main
-    assert "access_log logs/access.log lb_json;" in main
+    assert "access_log logs/access.log lb_json buffer=64k flush=1s;" in main
     includes = [line for line in main if line.startswith("include ")]
     assert includes == [
         "include metrics.conf;",
