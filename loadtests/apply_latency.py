@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from loadtests.harness import bench_stack
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -109,30 +110,16 @@ def main() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--changes", type=int, default=50)
     args = parser.parse_args()
-    from appliance.launcher.config import StackConfig, isolated_environment
-
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.launcher.stack import Stack
     from loadtests import wrk
     from loadtests.scenario import Pool
 
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False)
+    with bench_stack() as stack:
         pool = Pool.create(stack, "bench", backends=3)
         baseline = baseline_apply_ms(stack, 20)
         load = wrk.start(pool.url, seconds=max(20, args.changes // 2 + 10))
         time.sleep(1)
         timings = change_to_live_ms(stack, pool.backends[0].port, args.changes)
         result = wrk.finish(load, timeout=120)
-    finally:
-        stack.stop()
     figures = {
         "apply.p50_ms": round(statistics.median(timings), 1),
         "apply.p99_ms": round(percentile(timings, 99), 1),

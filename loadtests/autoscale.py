@@ -20,13 +20,14 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import os
 import sys
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from loadtests.harness import bench_stack
 
 OUT = Path(__file__).resolve().parent / "out"
 DELAY_MS = 20
@@ -313,26 +314,10 @@ def _report(figures: dict[str, float], rows: list[dict[str, float | int | None]]
 
 
 def main() -> int:
-    from appliance.launcher.config import StackConfig, isolated_environment
-
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.launcher.stack import Stack
-
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False)
-        stack.start_k8s_watcher()
+    with bench_stack(k8s_watcher=True) as stack:
         admin, url = _setup(stack)
         rows: list[dict[str, float | int | None]] = []
         figures = timeline(admin, url, rows)
-    finally:
-        stack.stop()
     _report(figures, rows).write(OUT, "autoscale")
     OUT.mkdir(exist_ok=True)
     (OUT / "autoscale.json").write_text(json.dumps(figures, indent=2) + "\n")

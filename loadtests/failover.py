@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests.harness import bench_stack
 from loadtests.load import Load, Sample
 from loadtests.report import Event, Report, machine_info
 
@@ -181,25 +181,13 @@ def main() -> dict[str, float]:
     parser.add_argument("--seconds", type=int, default=24)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
-    from appliance.launcher.config import StackConfig, isolated_environment
+    with bench_stack() as stack:
+        from appliance.health.models import HealthCheck
+        from appliance.lb import services
+        from appliance.lb.models import Server, Upstream
+        from loadtests.harness import wait_until
+        from loadtests.scenario import Pool
 
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.health.models import HealthCheck
-    from appliance.launcher.stack import Stack
-    from appliance.lb import services
-    from appliance.lb.models import Server, Upstream
-    from loadtests.harness import wait_until
-    from loadtests.scenario import Pool
-
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False)
         pool = Pool.create(stack, "failover", backends=3)
         upstream = Upstream.objects.get(name="failover")
         check = {"interval_s": 1, "timeout_ms": 500, "rise": 2, "fall": 2}
@@ -217,8 +205,6 @@ def main() -> dict[str, float]:
         )
         status = [node.status_url for node in stack.nodes]
         report = measure(pool.url, victim, status, args.seconds, args.connections, {"health_check": check})
-    finally:
-        stack.stop()
     report.write(OUT, "failover")
     (OUT / "failover.json").write_text(json.dumps(report.figures, indent=2) + "\n")
     for name, value in report.figures.items():

@@ -1,17 +1,53 @@
-"""Shared by benchmarks and tests: backend processes, free ports, polling a node's live revision."""
+"""Shared by benchmarks and tests: a private stack, backend processes, free ports, a node's live revision."""
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.launcher.procs import Child
 
+if TYPE_CHECKING:
+    from appliance.launcher.stack import Stack
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def bench_stack(k8s_watcher: bool = False) -> Iterator[Stack]:
+    """A private appliance for one benchmark process, stopped on exit.
+
+    Fresh state dir and loopback ports (a running `make run` is never touched), Django set up, then
+    PostgreSQL, Redis, S3, one nginx node with its agent, the control worker and beat, and optionally the
+    Kubernetes watcher. Import Django models only inside the block.
+    """
+    from appliance.launcher.config import StackConfig, isolated_environment
+
+    isolated_environment("lb-bench-")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
+    import django
+
+    django.setup()
+    from appliance.launcher.stack import Stack
+
+    stack = Stack(StackConfig.from_env())
+    try:
+        stack.start_infra()
+        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
+        stack.start_control(web=False)
+        if k8s_watcher:
+            stack.start_k8s_watcher()
+        yield stack
+    finally:
+        stack.stop()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadtests.harness import bench_stack, free_port
 from loadtests.load import Load, Sample
 from loadtests.peers import HaproxyPeer, NginxBackend, PeerServer, haproxy_config
 from loadtests.report import Report, machine_info
@@ -108,34 +108,21 @@ def main() -> dict[str, float]:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    from appliance.launcher.config import StackConfig, isolated_environment
-
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.launcher.stack import Stack
-    from appliance.lb.models import Upstream
-    from loadtests.harness import free_port
-    from loadtests.scenario import publish_pool
-
-    stack = Stack(StackConfig.from_env())
     backends = [NginxBackend(f"static{i}", free_port()) for i in range(2)]
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False)
-        for backend in backends:
-            backend.start()
-        url = publish_pool(stack, "throughput", [b.port for b in backends])
-        upstream = Upstream.objects.values(*UPSTREAM_FIELDS).get(name="throughput")
-        servers = [PeerServer("127.0.0.1", b.port) for b in backends]
-        report = measure(url, servers, upstream, args.seconds, args.connections)
-    finally:
-        for backend in backends:
-            backend.stop()
-        stack.stop()
+    with bench_stack() as stack:
+        from appliance.lb.models import Upstream
+        from loadtests.scenario import publish_pool
+
+        try:
+            for backend in backends:
+                backend.start()
+            url = publish_pool(stack, "throughput", [b.port for b in backends])
+            upstream = Upstream.objects.values(*UPSTREAM_FIELDS).get(name="throughput")
+            servers = [PeerServer("127.0.0.1", b.port) for b in backends]
+            report = measure(url, servers, upstream, args.seconds, args.connections)
+        finally:
+            for backend in backends:
+                backend.stop()
     report.write(OUT, "throughput")
     (OUT / "throughput.json").write_text(json.dumps(report.figures, indent=2) + "\n")
     for name, value in report.figures.items():

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import time
 from pathlib import Path
+
+from loadtests.harness import bench_stack
 
 OUT = Path(__file__).resolve().parent / "out"
 HOST = "bench.tls.test"
@@ -123,23 +124,9 @@ def main() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     args = parser.parse_args()
-    from appliance.launcher.config import StackConfig, isolated_environment
 
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.launcher.stack import Stack
-
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False)
+    with bench_stack() as stack:
         figures = measure(*build_site(stack), args.seconds)
-    finally:
-        stack.stop()
     from loadtests.report import Report, machine_info
 
     settings = {
