@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -27,11 +28,12 @@ def bench_stack(k8s_watcher: bool = False) -> Iterator[Stack]:
 
     Fresh state dir and loopback ports (a running `make run` is never touched), Django set up, then
     PostgreSQL, Redis, S3, one nginx node with its agent, the control worker and beat, and optionally the
-    Kubernetes watcher. Import Django models only inside the block.
+    Kubernetes watcher. Import Django models only inside the block. The state dir is removed afterwards
+    (`LB_KEEP_TEST_STATE=1` keeps it, with every service's log).
     """
     from appliance.launcher.config import StackConfig, isolated_environment
 
-    isolated_environment("lb-bench-")
+    state_dir = isolated_environment("lb-bench-")
     os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
     import django
 
@@ -48,6 +50,8 @@ def bench_stack(k8s_watcher: bool = False) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+        if not os.environ.get("LB_KEEP_TEST_STATE"):  # the figures and reports are in loadtests/out
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
