@@ -1,15 +1,13 @@
-"""Benchmark: health-check cycle time at scale, and a failover timeline driven by the checks.
+"""Benchmark: health-check cycle time at scale.
 
-1. 500 servers in 50 upstreams (cheap backends: one asyncio process listening on 500 ports), HTTP checks
-   every 2 s. The cycle is timed in this process with every server due at once (no beat running), then
-   beat drives the cycles for a while and the oldest "last checked" time across all servers is sampled.
-2. Failover: three real backends under `wrk` load, checks every 1 s with fall 2 / rise 2; one backend is
-   SIGKILLed and started again. Timeline: marked unhealthy, out-of-rotation revision live, restarted,
-   marked healthy, back-in-rotation revision live; client errors as `wrk` counts them (keep-alive
-   connections closed by the reloads included).
+500 servers in 50 upstreams (cheap backends: one asyncio process listening on 500 ports), HTTP checks
+every 2 s. The cycle is timed in this process with every server due at once (no beat running), then
+beat drives the cycles for a while and the oldest "last checked" time across all servers is sampled. The
+failover timeline the checks drive (kill, detect, out of rotation, restart, recover) is
+`loadtests.failover`'s.
 
 Prints the figures and writes `loadtests/out/health.json`.
-Run: `.venv/bin/python -m loadtests.health_cycle` (about a minute and a half).
+Run: `.venv/bin/python -m loadtests.health_cycle` (about a minute).
 """
 
 from __future__ import annotations
@@ -23,12 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
-
-if TYPE_CHECKING:
-    from appliance.launcher.stack import Stack
+from typing import cast
 
 OUT = Path(__file__).resolve().parent / "out"
 UPSTREAMS, PER_UPSTREAM, INTERVAL_S = 50, 10, 2
@@ -123,64 +117,6 @@ def oldest_check_age_s(server_ids: list[int], seconds: float) -> float:
     return worst
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    from loadtests.harness import wait_until
-
-    return wait_until(check, timeout, what, interval=0.02)
-
-
-def failover_timeline(stack: Stack) -> dict[str, float]:
-    """Kill one of three backends under wrk load and start it again; seconds from each event."""
-    from appliance.health.models import HealthCheck, HealthState
-    from appliance.lb.models import Server, Upstream
-    from loadtests import wrk
-    from loadtests.harness import node_revision
-    from loadtests.scenario import Pool
-
-    pool = Pool.create(stack, "failover", backends=3)
-    upstream = Upstream.objects.get(name="failover")
-    HealthCheck.objects.create(upstream=upstream, interval_s=1, timeout_ms=500, rise=2, fall=2)
-    victim = pool.backends[0]
-    state = HealthState.objects.filter(server=Server.objects.get(upstream=upstream, port=victim.port))
-    status_url = stack.nodes[0].status_url
-
-    def became(status: str) -> bool:
-        return state.filter(status=status).exists()
-
-    def newer_revision(than: int) -> bool:
-        return (node_revision(status_url) or 0) > than
-
-    wait_for(
-        lambda: HealthState.objects.filter(server__upstream=upstream, status="healthy").count() == 3, 15, "up"
-    )
-    load = wrk.start(pool.url, seconds=16)
-    time.sleep(3)
-    live = node_revision(status_url) or 0
-    killed = time.monotonic()
-    victim.kill()
-    wait_for(lambda: became("unhealthy"), 15, "marked unhealthy")
-    marked_out = time.monotonic() - killed
-    wait_for(lambda: newer_revision(live), 15, "out-of-rotation revision live")
-    out_live = time.monotonic() - killed
-    time.sleep(2)
-    live = node_revision(status_url) or 0
-    restarted = time.monotonic()
-    victim.start()
-    wait_for(lambda: became("healthy"), 15, "marked healthy")
-    marked_in = time.monotonic() - restarted
-    wait_for(lambda: newer_revision(live), 15, "back-in-rotation revision live")
-    in_live = time.monotonic() - restarted
-    result = wrk.finish(load, timeout=60)
-    return {
-        "failover.detect_s": round(marked_out, 2),
-        "failover.out_of_rotation_s": round(out_live, 2),
-        "failover.recover_s": round(marked_in, 2),
-        "failover.back_in_rotation_s": round(in_live, 2),
-        "failover.client_errors": result.errors,
-        "failover.requests": result.requests,
-    }
-
-
 def main() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -204,7 +140,7 @@ def main() -> dict[str, float]:
 
 
 def measure(ports: list[int], rounds: int) -> dict[str, float]:
-    """Start a private stack, run both parts, stop it."""
+    """Start a private stack, time the cycles, stop it."""
     from appliance.launcher.config import StackConfig, isolated_environment
 
     isolated_environment("lb-bench-")
@@ -230,7 +166,7 @@ def measure(ports: list[int], rounds: int) -> dict[str, float]:
         stack.running.append(beat)
         time.sleep(2 * INTERVAL_S)
         oldest = oldest_check_age_s(server_ids, 10)
-        return cycle_figures(cycles, oldest, len(server_ids)) | failover_timeline(stack)
+        return cycle_figures(cycles, oldest, len(server_ids))
     finally:
         stack.stop()
 

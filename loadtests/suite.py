@@ -2,7 +2,6 @@
 
 Writes `loadtests/out/summary.json`, a flat object from figure name to number; the benchmarks that make
 reports leave `<name>.html` (self-contained, open it in any browser) and `<name>.results.json` beside it.
-`loadtests.failover` runs after `loadtests.health_cycle`, so its `failover.*` figures are the ones kept.
 """
 
 from __future__ import annotations
