@@ -3,9 +3,17 @@
 `HaproxyPeer` runs Debian's `haproxy` in the foreground with a configuration generated from an upstream's
 settings, equivalent to what our compiler gives nginx: the same servers and weights (backup servers as
 `backup`, disabled ones left out), the same balancing method, upstream keep-alive (`http-reuse always`),
-the same connect/read timeouts and bounded retries on another server. `NginxBackend` is an nginx prefix
-that answers every request itself (`return 200`), so a throughput comparison measures the load balancers,
-not a Python backend.
+the same connect/read timeouts and bounded retries on another server. By default it also does the
+per-request work our data plane does: a request ID generated, sent upstream and returned (`X-Request-ID`),
+`X-Forwarded-For/-Proto/-Host` set, and a JSON access-log line with the same fields as nginx's `lb_json`
+(HAProxy writes it to its stdout, a file here: it has no buffered file log). `bare=True` leaves all that
+out, for the cost of the features themselves. `NginxBackend` is an nginx prefix that answers every request
+itself (`return 200`), so a throughput comparison measures the load balancers, not a Python backend.
+
+Every process here starts in a session of its own, as the launcher starts the data plane's nginx: Linux's
+autogroup scheduler shares the CPU between sessions first, so a balancer left in the benchmark's session
+would share one group with the load generator and get a different share of the cores than ours (HAProxy
+measured 58k req/s that way against 45k in its own session, same run).
 """
 
 from __future__ import annotations
@@ -37,12 +45,16 @@ def haproxy_config(
     connect_timeout_ms: int = 1000,
     read_timeout_s: int = 2,
     retries: int = 3,
+    bare: bool = False,
 ) -> str:
     """An HAProxy configuration equivalent to one upstream behind one plain-HTTP listener."""
+    features = not bare
     lines = [
         "global",
         "    maxconn 8192",
+        *(["    log stdout format raw local0"] if features else []),
         "defaults",
+        *(["    log global", f"    log-format '{_JSON_LOG}'"] if features else []),
         "    mode http",
         "    option http-keep-alive",
         "    option redispatch",
@@ -53,6 +65,7 @@ def haproxy_config(
         "    timeout http-keep-alive 65s",
         "frontend bench",
         f"    bind 127.0.0.1:{port}",
+        *(_FRONTEND_FEATURES if features else []),
         "    default_backend pool",
         "backend pool",
         f"    balance {HAPROXY_BALANCE.get(algorithm, 'roundrobin')}",
@@ -62,6 +75,25 @@ def haproxy_config(
         backup = " backup" if server.backup else ""
         lines.append(f"    server s{i} {server.address}:{server.port} weight {server.weight}{backup}")
     return "\n".join(lines) + "\n"
+
+
+# The fields of nginx's `lb_json` access log, in HAProxy's log-format variables (HAProxy times the
+# response headers, not the whole upstream response).
+_JSON_LOG = (
+    '{"time":"%t","request_id":"%ID","remote_addr":"%ci","host":"%[capture.req.hdr(0)]",'
+    '"method":"%HM","uri":"%HU","status":%ST,"bytes_sent":%B,"request_time":%Ta,"server_port":%fp,'
+    '"upstream":"%b","upstream_addr":"%si:%sp","upstream_connect_time":%Tc,'
+    '"upstream_header_time":%Tr}'
+)
+_FRONTEND_FEATURES = [
+    "    capture request header Host len 64",
+    "    unique-id-format %{+X}o%ci%cp%fi%fp%Ts%rt%pid",
+    "    unique-id-header X-Request-ID",
+    "    http-after-response set-header X-Request-ID %[unique-id]",
+    "    option forwardfor",
+    "    http-request set-header X-Forwarded-Proto http",
+    "    http-request set-header X-Forwarded-Host %[req.hdr(host)]",
+]
 
 
 def _wait_answering(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 10) -> None:
@@ -95,7 +127,9 @@ class HaproxyPeer:
         if check.returncode != 0:
             raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
         log = (self.workdir / "haproxy.log").open("wb")
-        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(path)], stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(path)], stdout=log, stderr=log, start_new_session=True
+        )
         _wait_answering(self.url, self.proc, "haproxy")
         return self
 
@@ -132,6 +166,7 @@ class NginxBackend:
             ["nginx", "-p", str(self.workdir), "-c", "nginx.conf", "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         _wait_answering(f"http://127.0.0.1:{self.port}/", self.proc, f"nginx backend {self.name}")
         return self

@@ -133,5 +133,11 @@ def test_the_haproxy_config_mirrors_the_upstream() -> None:
     assert "server s0 127.0.0.1:9001 weight 3\n" in config
     assert "server s1 127.0.0.1:9002 weight 1 backup\n" in config
     assert "timeout connect 700ms" in config and "timeout server 5s" in config and "retries 2" in config
-    checked = subprocess.run(["haproxy", "-c", "-q", "-f", "/dev/stdin"], input=config, text=True)
-    assert checked.returncode == 0
+    # The per-request work of our data plane: request ID, forwarded headers, a JSON access-log line.
+    assert "unique-id-header X-Request-ID" in config and "option forwardfor" in config
+    assert "X-Forwarded-Proto" in config and "X-Forwarded-Host" in config and '"request_id":"%ID"' in config
+    bare = haproxy_config(8080, servers, bare=True)
+    assert "unique-id" not in bare and "log" not in bare and "forwardfor" not in bare
+    for text in (config, bare):
+        checked = subprocess.run(["haproxy", "-c", "-q", "-f", "/dev/stdin"], input=text, text=True)
+        assert checked.returncode == 0

@@ -52,7 +52,7 @@ def test_a_throughput_run_produces_a_report_in_the_bucket_served_through_the_api
     assert '<svg class="chart"' in html and 'class="point"' in html
     assert "X-Amz-" not in html and storage.bucket("reports") not in html  # no link to the object store
     results = json.loads(operator.client.get(f"/api/v1/benchmarks/{run.pk}/results/").content)
-    assert {s["target"] for s in results["samples"]} == {"direct", "lb", "haproxy"}
+    assert {s["target"] for s in results["samples"]} == {"direct", "lb", "haproxy", "haproxy_bare"}
     assert "balance roundrobin" in results["config"]["haproxy.cfg"]
 
     detail = operator.client.get(f"/api/v1/benchmarks/{run.pk}/").json()
