@@ -16,13 +16,14 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import cast
+
+from loadtests.harness import bench_stack
 
 OUT = Path(__file__).resolve().parent / "out"
 UPSTREAMS, PER_UPSTREAM, INTERVAL_S = 50, 10, 2
@@ -140,35 +141,15 @@ def main() -> dict[str, float]:
 
 
 def measure(ports: list[int], rounds: int) -> dict[str, float]:
-    """Start a private stack, time the cycles, stop it."""
-    from appliance.launcher.config import StackConfig, isolated_environment
-
-    isolated_environment("lb-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    logging.getLogger("appliance.health").setLevel(logging.WARNING)  # not 500 "unknown -> healthy" lines
-    from appliance.launcher import services as svc
-    from appliance.launcher.stack import Stack
-
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        worker = svc.control_worker(stack.cfg)
-        worker.start()
-        stack.running.append(worker)
+    """Start a private stack without beat, time the cycles, then let beat drive them; stop it."""
+    with bench_stack(beat=False) as stack:
+        logging.getLogger("appliance.health").setLevel(logging.WARNING)  # not 500 "unknown -> healthy" lines
         server_ids = create_fleet(ports)
         cycles = time_cycles(server_ids, rounds)
-        beat = svc.beat(stack.cfg)
-        beat.start()
-        stack.running.append(beat)
+        stack.start_beat()
         time.sleep(2 * INTERVAL_S)
         oldest = oldest_check_age_s(server_ids, 10)
-        return cycle_figures(cycles, oldest, len(server_ids))
-    finally:
-        stack.stop()
+    return cycle_figures(cycles, oldest, len(server_ids))
 
 
 def cycle_figures(cycles: list[float], oldest: float, servers: int) -> dict[str, float]:

@@ -56,11 +56,15 @@ class Stack:
         self.nodes.append(node)
         return node
 
-    def start_control(self, web: bool = True) -> None:
+    def start_control(self, web: bool = True, beat: bool = True) -> None:
         self._start(svc.control_worker(self.cfg), "Celery worker")
-        self._start(svc.beat(self.cfg), "Celery beat")
+        if beat:
+            self.start_beat()
         if web:
             self.start_web()
+
+    def start_beat(self) -> None:
+        self._start(svc.beat(self.cfg), "Celery beat")
 
     def start_web(self, workers: int = 3) -> str:
         server = svc.Web(self.cfg, workers)
