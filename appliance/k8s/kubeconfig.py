@@ -84,6 +84,15 @@ def _check_server(cluster: dict[str, Any], user: dict[str, Any]) -> str:
     return str(server)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong and where, never the text itself: PyYAML's message quotes the offending line, which
+    may hold a token or a key."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem or 'syntax error'} at line {mark.line + 1}, column {mark.column + 1}"
+    return "syntax error"
+
+
 def parse(text: str, context: str = "") -> ParsedKubeconfig:
     """Validate an uploaded kubeconfig and reduce it to `context` (default: its current context)."""
     if len(text.encode()) > MAX_BYTES:
@@ -91,7 +100,7 @@ def parse(text: str, context: str = "") -> ParsedKubeconfig:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise KubeconfigError(f"not valid YAML: {str(exc)[:200]}") from None
+        raise KubeconfigError(f"not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(document, dict):
         raise KubeconfigError("not a kubeconfig (expected a mapping with clusters, users and contexts)")
     name = context or document.get("current-context") or ""

@@ -89,6 +89,15 @@ def test_an_unknown_context_and_plain_http_with_a_token_are_refused_field_by_fie
     assert response.status_code == 400 and "plain HTTP" in response.json()["kubeconfig"][0]
 
 
+def test_a_kubeconfig_that_is_not_yaml_is_refused_without_quoting_it_back(admin, sim):
+    broken = sim.kubeconfig_path.read_text() + "\n  token: s3cret-token-value: [\n"
+    response = admin.client.post("/api/v1/clusters/", {"name": "broken", "kubeconfig": broken}, format="json")
+    assert response.status_code == 400
+    message = response.json()["kubeconfig"][0]
+    assert message.startswith("not valid YAML") and "line" in message
+    assert "s3cret" not in response.content.decode()
+
+
 def test_only_admins_manage_clusters_and_operators_manage_bindings(db, sim):
     operator = make_actor("operator")
     denied = operator.client.post(
