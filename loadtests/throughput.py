@@ -87,7 +87,14 @@ def measure(
             load.slice(name)
         load.samples.clear()
         load.started = time.monotonic()
-        load.run(seconds, list(TARGETS), on_sample, should_cancel)
+        # Whole rounds only: every target gets as many slices as the others, even in a short run.
+        load.run(
+            seconds,
+            list(TARGETS),
+            on_sample,
+            should_cancel,
+            busy=lambda: len(load.samples) % len(TARGETS) > 0,
+        )
     finally:
         for peer in peers.values():
             peer.stop()
