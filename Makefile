@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-stream redis-server \
 	postgresql wrk haproxy chromium openssl curl ca-certificates prometheus pebble testssl.sh nghttp2-client \
-	lua-cjson
+	lua-cjson hey
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench packages venv clean-state

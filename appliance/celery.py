@@ -67,6 +67,8 @@ app.conf.beat_schedule = {
     # complete minutes rolled up into PostgreSQL every minute.
     "scrape-data-plane": {"task": "workers.metrics.scrape_nodes", "schedule": 2.0, "options": {"expires": 2}},
     "roll-up-metrics": {"task": "workers.metrics.roll_up_minutes", "schedule": 60.0},
+    # Benchmark runs whose worker was lost are marked failed instead of staying "running" forever.
+    "sweep-benchmark-runs": {"task": "workers.benchmarks.sweep_lost_runs", "schedule": 60.0},
 }
 
 

@@ -202,8 +202,11 @@ class Load:
         order: list[str] | None = None,
         on_sample: Callable[[Sample], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        busy: Callable[[], bool] | None = None,
     ) -> list[Sample]:
-        """Slices in round-robin over `order` (all targets by default) until `seconds` have passed.
+        """Slices in round-robin over `order` (all targets by default) until `seconds` have passed, and
+        after that for as long as `busy()` answers true (something measured under this load, which the
+        caller bounds in time, has not finished yet).
 
         `should_cancel` is polled twice a second from a watcher thread; when it answers true the running
         `wrk` processes are killed and `LoadCancelled` is raised.
@@ -215,7 +218,7 @@ class Load:
             threading.Thread(target=self._watch, args=(should_cancel, finished), daemon=True).start()
         try:
             i = 0
-            while self.elapsed() < deadline - 0.5:
+            while self.elapsed() < deadline - 0.5 or (busy is not None and busy()):
                 sample = self.slice(order[i % len(order)])
                 i += 1
                 if on_sample:

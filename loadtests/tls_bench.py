@@ -12,6 +12,7 @@ drives it with `h2load` (Debian `nghttp2-client`) on loopback:
 
 Client and server share the machine's cores, so figures are lower bounds. Writes loadtests/out/tls.json
 and a report (`tls.html`, `tls.results.json`: the figures, the load generators' settings, the machine).
+`measure` is shared with the `tls` runs started from the UI/API, against a virtual server's HTTPS port.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loadtests.harness import bench_stack
+from loadtests.load import LoadCancelled
+from loadtests.report import Report, machine_info
 
 OUT = Path(__file__).resolve().parent / "out"
 HOST = "bench.tls.test"
@@ -32,13 +36,35 @@ _RATE_RE = re.compile(r"finished in [0-9.]+m?s, ([0-9.]+) req/s")
 _DONE_RE = re.compile(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed")
 
 
-def h2load(url: str, *args: str, timeout: float = 120) -> tuple[float, int, int]:
+def _run_all(argvs: list[list[str]], timeout: float, should_cancel: Callable[[], bool] | None) -> list[str]:
+    """Run the commands at once; their outputs. A cancel (polled twice a second) kills them all."""
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for a in argvs]
+    deadline = time.monotonic() + timeout
+    try:
+        while any(p.poll() is None for p in procs):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{argvs[0][0]} did not finish within {timeout:.0f} s")
+            if should_cancel is not None and should_cancel():
+                raise LoadCancelled()
+            time.sleep(0.5)
+        return [p.communicate()[0] for p in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def h2load(
+    url: str, *args: str, timeout: float = 120, should_cancel: Callable[[], bool] | None = None
+) -> tuple[float, int, int]:
     """Run h2load against `url`: (req/s, succeeded, failed)."""
-    argv = ["h2load", *args, url]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    rate, done = _RATE_RE.search(result.stdout), _DONE_RE.search(result.stdout)
-    if result.returncode != 0 or rate is None or done is None:
-        raise RuntimeError(f"h2load failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+    if not url.startswith(("https://127.", "http://127.")):
+        raise ValueError("load is only ever sent to loopback addresses")
+    (out,) = _run_all([["h2load", *args, url]], timeout, should_cancel)
+    rate, done = _RATE_RE.search(out), _DONE_RE.search(out)
+    if rate is None or done is None:
+        raise RuntimeError(f"h2load failed: {out[-2000:]}")
     return float(rate.group(1)), int(done.group(2)), int(done.group(3))
 
 
@@ -82,12 +108,13 @@ def build_site(stack, backends: int = 2):  # type: ignore[no-untyped-def]
     return http_port, https_port
 
 
-def full_handshakes_per_s(port: int, seconds: int, clients: int = 4) -> tuple[float, int]:
+def full_handshakes_per_s(
+    port: int, seconds: int, clients: int = 4, should_cancel: Callable[[], bool] | None = None
+) -> tuple[float, int]:
     """`openssl s_time -new` (a full handshake per connection, never resumed) in parallel clients."""
     argv = ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-new", "-time", str(seconds)]
     started = time.monotonic()
-    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
-    outputs = [proc.communicate(timeout=seconds + 60)[0] for proc in procs]
+    outputs = _run_all([argv] * clients, seconds + 60, should_cancel)
     elapsed = time.monotonic() - started
     counts = [_S_TIME_RE.search(out) for out in outputs]
     if not all(counts):
@@ -96,28 +123,64 @@ def full_handshakes_per_s(port: int, seconds: int, clients: int = 4) -> tuple[fl
     return total / elapsed, total
 
 
-def measure(http_port: int, https_port: int, seconds: int) -> dict[str, float]:
-    https, http = f"https://127.0.0.1:{https_port}/", f"http://127.0.0.1:{http_port}/"
+def measure(
+    https_port: int,
+    seconds: int,
+    connections: int = 32,
+    http_port: int | None = None,
+    on_phase: Callable[[int, str], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Report:
+    """Keep-alive throughput over TLS (HTTP/1.1, HTTP/2), resumed and full handshakes on `https_port`.
+
+    `connections` keep-alive connections make 950 requests each; the handshake phases last `seconds`.
+    With `http_port` the same load over plain HTTP/1.1 gives the cost of TLS itself. `on_phase(percent,
+    what)` reports progress; a cancel kills the running generator.
+    """
+    https = f"https://127.0.0.1:{https_port}/"
+    threads = str(min(2, connections))
     # Under 1000 requests per connection: nginx closes a connection after `keepalive_requests` (1000),
     # and h2load counts HTTP/2 streams in flight at that moment as errors instead of reconnecting.
-    load = ["-t", "2", "-n", str(32 * 950)]
-    h1, _, h1_failed = h2load(https, "--h1", "-c", "32", *load)
-    h2, _, h2_failed = h2load(https, "-c", "32", "-m", "10", *load)
-    plain, _, plain_failed = h2load(http, "--h1", "-c", "32", *load)
+    load = ["-t", threads, "-c", str(connections), "-n", str(connections * 950)]
+    resumers = min(16, connections)
+    settings = {
+        "keepalive": f"h2load {' '.join(load)} (--h1 for HTTP/1.1, -m 10 streams for HTTP/2)",
+        "resumed": f"h2load --h1 -c {resumers} -t {threads} -n {1000 * seconds} -H 'Connection: close'",
+        "full_handshakes": f"openssl s_time -new -time {seconds}, 4 clients",
+        "https": https,
+    }
+    phase = on_phase or (lambda _percent, _what: None)
+    phase(0, "HTTP/1.1 keep-alive over TLS")
+    h1, _, h1_failed = h2load(https, "--h1", *load, should_cancel=should_cancel)
+    phase(20, "HTTP/2 over TLS")
+    h2, _, h2_failed = h2load(https, "-m", "10", *load, should_cancel=should_cancel)
+    figures: dict[str, float] = {"tls.h1_keepalive_req_per_s": round(h1), "tls.h2_req_per_s": round(h2)}
+    failed = h1_failed + h2_failed
+    if http_port is not None:
+        phase(40, "plain HTTP/1.1 keep-alive")
+        plain, _, plain_failed = h2load(
+            f"http://127.0.0.1:{http_port}/", "--h1", *load, should_cancel=should_cancel
+        )
+        figures["tls.plain_keepalive_req_per_s"] = round(plain)
+        failed += plain_failed
+    phase(50, "resumed handshakes")
     # h2load resumes TLS sessions on reconnect: these are abbreviated handshakes.
     resumed, _, resumed_failed = h2load(
-        https, "--h1", "-c", "16", "-t", "2", "-n", str(1000 * seconds), "-H", "Connection: close"
+        https,
+        "--h1",
+        *("-c", str(resumers), "-t", threads, "-n", str(1000 * seconds)),
+        *("-H", "Connection: close"),
+        should_cancel=should_cancel,
     )
-    full, connections = full_handshakes_per_s(https_port, seconds)
-    return {
-        "tls.h1_keepalive_req_per_s": round(h1),
-        "tls.h2_req_per_s": round(h2),
-        "tls.plain_keepalive_req_per_s": round(plain),
+    phase(70, "full handshakes")
+    full, connections_made = full_handshakes_per_s(https_port, seconds, should_cancel=should_cancel)
+    figures |= {
         "tls.handshakes_per_s": round(full),
-        "tls.handshake_connections": connections,
+        "tls.handshake_connections": connections_made,
         "tls.resumed_handshakes_per_s": round(resumed),
-        "tls.failed_requests": h1_failed + h2_failed + plain_failed + resumed_failed,
+        "tls.failed_requests": failed + resumed_failed,
     }
+    return Report("tls", "TLS throughput and handshakes", figures, settings, machine=machine_info())
 
 
 def main() -> dict[str, float]:
@@ -126,19 +189,11 @@ def main() -> dict[str, float]:
     args = parser.parse_args()
 
     with bench_stack() as stack:
-        figures = measure(*build_site(stack), args.seconds)
-    from loadtests.report import Report, machine_info
-
-    settings = {
-        "keepalive": "h2load -t 2 -c 32 -n 30400 (--h1 for HTTP/1.1, -m 10 streams for HTTP/2)",
-        "resumed": f"h2load --h1 -c 16 -t 2 -n {1000 * args.seconds} -H 'Connection: close'",
-        "full_handshakes": f"openssl s_time -new -time {args.seconds}, 4 clients",
-        "certificate": "self-signed EC P-256",
-        "protocols": "TLS 1.2 and 1.3",
-    }
-    Report("tls", "TLS throughput and handshakes", figures, settings, machine=machine_info()).write(
-        OUT, "tls"
-    )
+        http_port, https_port = build_site(stack)
+        report = measure(https_port, args.seconds, 32, http_port)
+    report.config |= {"certificate": "self-signed EC P-256", "protocols": "TLS 1.2 and 1.3"}
+    report.write(OUT, "tls")
+    figures = report.figures
     OUT.mkdir(exist_ok=True)
     (OUT / "tls.json").write_text(json.dumps(figures, indent=2) + "\n")
     for name, value in figures.items():

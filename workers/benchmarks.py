@@ -1,12 +1,9 @@
-"""Benchmark tasks (control queue): run one benchmark against a virtual server of this appliance."""
+"""Benchmark tasks (control queue): run one benchmark against a virtual server of this appliance, and sweep
+runs whose worker was lost."""
 
 from celery import shared_task
 
-from appliance.benchmarks.choices import DURATION_S
-
-# A run is its duration plus HAProxy/wrk start-up, warm-up slices and storing the report; the limits leave
-# room for that and stay far below the broker's visibility timeout.
-_LIMIT_S = DURATION_S[1] + 120
+from appliance.benchmarks.choices import RUN_LIMIT_S
 
 
 @shared_task(
@@ -14,10 +11,18 @@ _LIMIT_S = DURATION_S[1] + 120
     # Never retried or redelivered: a benchmark that died half-way must not run again unasked. The
     # conditional claim in `execute` also makes a duplicate message a no-op.
     acks_late=False,
-    soft_time_limit=_LIMIT_S,
-    time_limit=_LIMIT_S + 30,
+    soft_time_limit=RUN_LIMIT_S,
+    time_limit=RUN_LIMIT_S + 30,
 )
 def run_benchmark(run_id: int) -> str:
     from appliance.benchmarks import services
 
     return services.execute(run_id)
+
+
+@shared_task(name="workers.benchmarks.sweep_lost_runs", soft_time_limit=20, time_limit=30)
+def sweep_lost_runs() -> int:
+    """Periodic: a run whose worker died (killed, OOM, node lost) would otherwise stay `running` forever."""
+    from appliance.benchmarks import services
+
+    return services.sweep_lost_runs()

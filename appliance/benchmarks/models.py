@@ -1,4 +1,5 @@
-"""A benchmark run: what was asked (scenario, target, duration, concurrency), its progress and its results.
+"""A benchmark run: what was asked (scenario, target, duration, concurrency, applies), its progress and its
+results.
 
 The run itself happens in a Celery task (`workers.benchmarks.run_benchmark`); the report (HTML) and the
 results (JSON) go to the `reports` bucket and are served back through the appliance, never by a link to
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from appliance.benchmarks.choices import CONCURRENCY, DURATION_S, FINISHED, RunStatus, Scenario
+from appliance.benchmarks.choices import APPLIES, CONCURRENCY, DURATION_S, FINISHED, RunStatus, Scenario
 from appliance.lb.models import VirtualServer
 
 
@@ -26,6 +27,10 @@ class BenchmarkRun(models.Model):
     )
     concurrency = models.PositiveIntegerField(
         default=32, validators=[MinValueValidator(CONCURRENCY[0]), MaxValueValidator(CONCURRENCY[1])]
+    )
+    # Only the `reload` scenario reads it: how many times the current configuration is applied.
+    applies = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(APPLIES[0]), MaxValueValidator(APPLIES[1])]
     )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent

@@ -98,8 +98,11 @@ def live_revision() -> ConfigRevision | None:
     return ConfigRevision.objects.filter(status=RevisionStatus.APPLIED).order_by("-number").first()
 
 
-def compile_desired_state(force: bool = False) -> ConfigRevision | None:
-    """Compile the newest desired state into a new revision, unless nothing changed. Single-flight."""
+def compile_desired_state(force: bool = False, cause: str = "", author: str = "") -> ConfigRevision | None:
+    """Compile the newest desired state into a new revision, unless nothing changed. Single-flight.
+
+    `force` makes a revision even when nothing changed (see `redeploy`); `cause`/`author` then say why.
+    """
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPILE_LOCK])
@@ -109,7 +112,8 @@ def compile_desired_state(force: bool = False) -> ConfigRevision | None:
             return None
         compiled, quarantine = _compile_quarantining()
         _sync_server_quarantine(quarantine)
-        cause, author = state.cause.strip(), state.author
+        cause = "\n".join(c for c in (state.cause.strip(), cause) if c)
+        author = author or state.author
         DesiredState.objects.filter(pk=1).update(compiled_generation=state.generation, cause="")
         if latest and latest.checksum == compiled.checksum and not force:
             return None
@@ -125,6 +129,18 @@ def compile_desired_state(force: bool = False) -> ConfigRevision | None:
         )
         transaction.on_commit(broadcast_converge)
     log.info("created revision %s (%s)", revision.number, revision.cause.replace("\n", "; "))
+    return revision
+
+
+def redeploy(cause: str, author: str) -> ConfigRevision:
+    """A new revision of the current desired state, even if nothing changed: every node applies it.
+
+    Publishing the new number takes an nginx reload on each node (see `nginx.applier`), while the
+    configuration, so where every request goes, stays what the operator asked for. Changes not compiled
+    yet are included, as the next compile would include them. The revision records `cause` and `author`.
+    """
+    revision = compile_desired_state(force=True, cause=cause, author=author)
+    assert revision is not None  # a forced compile always makes one
     return revision
 
 

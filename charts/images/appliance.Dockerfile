@@ -11,6 +11,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=appliance.settings \
     LB_STATE_DIR=/var/lib/lb
 
+# The load generators and HAProxy of the benchmark runs started from the UI/API (workers.benchmarks):
+# wrk (throughput, latency, failover, reload), HAProxy (the throughput comparison), h2load and openssl
+# (tls), hey (autoscale). Exact Debian 12 versions: bump them together with Debian's security updates.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        wrk=4.1.0-3+b2 \
+        haproxy=2.6.12-1+deb12u4 \
+        hey=0.1.4-2+b4 \
+        nghttp2-client=1.52.0-1+deb12u3 \
+        openssl=3.0.22-1~deb12u2 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY requirements.txt charts/images/appliance-runtime.in /tmp/build/
 RUN pip install -r /tmp/build/appliance-runtime.in -c /tmp/build/requirements.txt \
@@ -24,6 +36,7 @@ COPY appliance ./appliance
 COPY nginx ./nginx
 COPY workers ./workers
 COPY webui ./webui
+COPY loadtests ./loadtests
 
 # The root filesystem is read-only in the pod: state, the beat schedule and /tmp are emptyDir volumes.
 USER 10001:10001

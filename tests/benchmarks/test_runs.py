@@ -10,7 +10,7 @@ import pytest
 
 from appliance.audit.models import AuditEvent
 from appliance.benchmarks.models import BenchmarkRun
-from appliance.benchmarks.services import listening_pids
+from appliance.benchmarks.scenarios import listening_pids
 from appliance.core import storage
 from appliance.health.models import HealthCheck
 from appliance.launcher.stack import Stack

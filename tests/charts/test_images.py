@@ -99,3 +99,12 @@ def test_every_image_of_ours_the_manifests_use_has_a_dockerfile(rendered):
                 if repository.startswith("lb-"):
                     ours.add(repository.removeprefix("lb-"))
     assert ours == built
+
+
+def test_the_control_plane_image_carries_what_benchmark_runs_need():
+    """Runs started from the UI/API execute in the control-plane worker: load generators and `loadtests`."""
+    text = (IMAGES / "appliance.Dockerfile").read_text()
+    installed = set(re.findall(r"^\s+([a-z0-9.+-]+)=\S+(?: \\)?$", text, re.M))
+    assert {"wrk", "haproxy", "hey", "nghttp2-client", "openssl"} <= installed
+    assert re.search(r"^COPY loadtests \./loadtests$", text, re.M)
+    assert "!loadtests" in (IMAGES / "appliance.Dockerfile.dockerignore").read_text().splitlines()

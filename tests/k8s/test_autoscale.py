@@ -52,7 +52,7 @@ def test_a_load_ramp_scales_out_and_the_end_of_load_scales_back_in_after_the_win
         )
     stopped = time.time()
     wait_until(lambda: cluster.replicas("shop", "web") == 2, 40, "scaled back to 2")
-    assert load.errors == 0 and load.requests > 300
+    assert load.errors == 0 and load.requests > 200  # the first two steps alone offer 260
     up = (
         ScalingDecision.objects.filter(policy=policy, outcome=Outcome.SCALED, desired__gt=2)
         .order_by("at")

@@ -43,6 +43,7 @@ def benchmark_add(request: HttpRequest) -> HttpResponse:
                 data["virtual_server"],
                 data["duration_s"],
                 data["concurrency"],
+                data["applies"],
             )
             audit.record("create", request, obj=run, after=BenchmarkRunSerializer(run).data)
         messages.success(request, f"Benchmark #{run.pk} queued.")

@@ -1,4 +1,8 @@
-"""Benchmark runs over the API: scenario, target, bounded duration and concurrency in; progress out."""
+"""Benchmark runs over the API: scenario, target, bounded duration, concurrency and applies in; progress out.
+
+Whether the target fits the scenario (an HTTPS port for `tls`, a scaling policy for `autoscale`...) is
+answered by `services.run_errors`, the same check as the UI form's, as field-level errors.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from appliance.benchmarks.choices import CONCURRENCY, DURATION_S, Scenario
+from appliance.benchmarks.choices import APPLIES, CONCURRENCY, DURATION_S, Scenario
 from appliance.benchmarks.models import BenchmarkRun
 from appliance.lb.models import VirtualServer
 
@@ -16,6 +20,9 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
     virtual_server = serializers.PrimaryKeyRelatedField(queryset=VirtualServer.objects.all())
     duration_s = serializers.IntegerField(min_value=DURATION_S[0], max_value=DURATION_S[1], default=10)
     concurrency = serializers.IntegerField(min_value=CONCURRENCY[0], max_value=CONCURRENCY[1], default=32)
+    applies = serializers.IntegerField(
+        min_value=APPLIES[0], max_value=APPLIES[1], default=10, help_text="Config applies of a reload run."
+    )
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     has_report = serializers.SerializerMethodField()
 
@@ -28,6 +35,7 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
             "target_name",
             "duration_s",
             "concurrency",
+            "applies",
             "status",
             "progress",
             "message",
@@ -56,12 +64,13 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
     def get_has_report(self, run: BenchmarkRun) -> bool:
         return bool(run.report_key)
 
-    def validate_virtual_server(self, vs: VirtualServer) -> VirtualServer:
-        if not vs.http_ports:
-            raise serializers.ValidationError("This virtual server has no plain-HTTP port to send load to.")
-        if vs.default_upstream_id is None:
-            raise serializers.ValidationError("This virtual server has no default upstream.")
-        return vs
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from appliance.benchmarks import services
+
+        errors = services.run_errors(attrs["scenario"], attrs["virtual_server"], attrs["duration_s"])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
     def create(self, validated: dict[str, Any]) -> BenchmarkRun:
         from appliance.benchmarks import services
@@ -72,4 +81,5 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
             validated["virtual_server"],
             validated["duration_s"],
             validated["concurrency"],
+            validated["applies"],
         )
