@@ -4,7 +4,8 @@ A `Report` holds what one scenario run measured: its flat figures (the ones `sum
 per-second samples of each target, the events (a backend killed, a reload, a scale-up) with their time in
 the run, the exact configuration and the machine. `render_html` draws throughput, latency percentiles and
 errors over time as SVG with event markers — no script, no external stylesheet or font, so the file opens
-anywhere, offline, and passes a strict Content-Security-Policy.
+anywhere, offline, and passes a strict Content-Security-Policy. `render_pdf` prints that page to PDF with
+headless Chromium where it is installed (Debian's `chromium`; the container images leave it out).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,14 +69,59 @@ class Report:
             "timeline_charts": self.timeline_charts,
         }
 
-    def write(self, out_dir: Path, name: str) -> tuple[Path, Path]:
-        """`<name>.results.json` and `<name>.html` in `out_dir`."""
+    def write(self, out_dir: Path, name: str) -> list[Path]:
+        """`<name>.results.json`, `<name>.html` and (where Chromium is installed) `<name>.pdf`."""
         out_dir.mkdir(parents=True, exist_ok=True)
         results = self.results()
         json_path, html_path = out_dir / f"{name}.results.json", out_dir / f"{name}.html"
         json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-        html_path.write_text(render_html(results))
-        return json_path, html_path
+        page = render_html(results)
+        html_path.write_text(page)
+        pdf = render_pdf(page)
+        if pdf is None:
+            return [json_path, html_path]
+        pdf_path = out_dir / f"{name}.pdf"
+        pdf_path.write_bytes(pdf)
+        return [json_path, html_path, pdf_path]
+
+
+# Headless Chromium for printing only: no network of its own, no extensions, a throwaway profile. The page
+# it prints is ours and loads nothing, so the renderer's sandbox is not needed (and needs a non-root user).
+_CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-pdf-header-footer",
+)
+
+
+def render_pdf(page: str, timeout_s: float = 60) -> bytes | None:
+    """The HTML report printed to PDF by headless Chromium; None where Chromium is not installed.
+
+    Raises RuntimeError if Chromium runs but prints nothing (its own output in the message).
+    """
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="lb-report-pdf-") as tmp:
+        source, target = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        source.write_text(page)
+        argv = [
+            chromium,
+            *_CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp}/profile",
+            f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        if done.returncode != 0 or not target.exists():
+            raise RuntimeError(f"chromium printed no PDF (exit {done.returncode}): {done.stderr[-500:]}")
+        return target.read_bytes()
 
 
 def _version(argv: list[str]) -> str:

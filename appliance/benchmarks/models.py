@@ -44,6 +44,7 @@ class BenchmarkRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     report_key = models.CharField(max_length=200, blank=True, default="")
     results_key = models.CharField(max_length=200, blank=True, default="")
+    pdf_key = models.CharField(max_length=200, blank=True, default="")  # "" where Chromium is not installed
     figures = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 from datetime import timedelta
 from typing import Any
 
@@ -127,8 +128,8 @@ def request_cancel(run: BenchmarkRun) -> BenchmarkRun:
 
 
 def report_bytes(run: BenchmarkRun, kind: str = "report") -> bytes:
-    """The stored report (HTML) or results (JSON); raises `storage.ObjectNotFound`/`StorageError`."""
-    key = run.report_key if kind == "report" else run.results_key
+    """The stored report (HTML), results (JSON) or PDF; raises `storage.ObjectNotFound`/`StorageError`."""
+    key = {"report": run.report_key, "results": run.results_key, "pdf": run.pdf_key}[kind]
     if not key:
         raise storage.ObjectNotFound(f"benchmark run {run.pk} has no {kind}")
     return storage.get_bytes("reports", key)
@@ -205,23 +206,32 @@ def _finish(run_id: int, status: Any, message: str, error: str = "") -> str:
 
 
 def _store(run: BenchmarkRun, report) -> None:
-    from loadtests.report import render_html
+    from loadtests.report import render_html, render_pdf
 
     results = report.results()
     results["run"] = {"id": run.pk, "created_by": run.created_by.get_username() if run.created_by else ""}
     prefix = f"benchmarks/{run.pk:06d}"
+    page = render_html(results)
     storage.put_bytes(
         "reports", f"{prefix}/results.json", json.dumps(results, indent=2).encode(), "application/json"
     )
-    storage.put_bytes(
-        "reports", f"{prefix}/report.html", render_html(results).encode(), "text/html; charset=utf-8"
-    )
+    storage.put_bytes("reports", f"{prefix}/report.html", page.encode(), "text/html; charset=utf-8")
+    pdf_key, message = "", "done"
+    try:
+        pdf = render_pdf(page)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:  # the run's figures stand without it
+        log.warning("benchmark run %s: no PDF: %s", run.pk, exc)
+        pdf, message = None, "done (the PDF could not be printed)"
+    if pdf is not None:
+        pdf_key = f"{prefix}/report.pdf"
+        storage.put_bytes("reports", pdf_key, pdf, "application/pdf")
     BenchmarkRun.objects.filter(pk=run.pk).update(
         status=RunStatus.SUCCEEDED,
         progress=100,
-        message="done",
+        message=message,
         figures=report.figures,
         report_key=f"{prefix}/report.html",
         results_key=f"{prefix}/results.json",
+        pdf_key=pdf_key,
         finished_at=timezone.now(),
     )

@@ -100,7 +100,8 @@ def test_the_html_report_draws_one_point_per_sample_and_marks_events(tmp_path: P
         events=[Event(2.0, "backend killed"), Event(4.0, "backend restored")],
         machine={"cpus": 2},
     )
-    json_path, html_path = report.write(tmp_path, "unit")
+    json_path, html_path, pdf_path = report.write(tmp_path, "unit")
+    assert pdf_path.read_bytes().startswith(b"%PDF-") and pdf_path.stat().st_size > 10_000  # a printed page
     html = html_path.read_text()
     charts = re.findall(r'<svg class="chart".*?</svg>', html, flags=re.S)
     assert len(charts) == 4  # throughput, p50, p99, errors

@@ -55,7 +55,13 @@ def test_a_throughput_run_produces_a_report_in_the_bucket_served_through_the_api
     assert {s["target"] for s in results["samples"]} == {"direct", "lb", "haproxy", "haproxy_bare"}
     assert "balance roundrobin" in results["config"]["haproxy.cfg"]
 
+    pdf = operator.client.get(f"/api/v1/benchmarks/{run.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf["Content-Disposition"].startswith("attachment") and pdf.content.startswith(b"%PDF-")
+    assert storage.exists("reports", run.pdf_key)
+
     detail = operator.client.get(f"/api/v1/benchmarks/{run.pk}/").json()
+    assert detail["has_pdf"] is True
     assert detail["has_report"] is True and detail["created_by"] == operator.user.get_username()  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="create", object_type="benchmarks.benchmarkrun").exists()
 

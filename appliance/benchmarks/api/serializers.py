@@ -25,6 +25,7 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
     )
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     has_report = serializers.SerializerMethodField()
+    has_pdf = serializers.SerializerMethodField()
 
     class Meta:
         model = BenchmarkRun
@@ -45,6 +46,7 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "has_report",
+            "has_pdf",
             "figures",
             "error",
         ]
@@ -63,6 +65,9 @@ class BenchmarkRunSerializer(serializers.ModelSerializer):
 
     def get_has_report(self, run: BenchmarkRun) -> bool:
         return bool(run.report_key)
+
+    def get_has_pdf(self, run: BenchmarkRun) -> bool:
+        return bool(run.pdf_key)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         from appliance.benchmarks import services

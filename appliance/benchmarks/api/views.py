@@ -27,6 +27,13 @@ REPORT_POLICY = (
 )
 
 
+_FORMATS = {
+    "report": ("text/html; charset=utf-8", "html"),
+    "results": ("application/json", "json"),
+    "pdf": ("application/pdf", "pdf"),
+}
+
+
 class ReportUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "Object storage is unavailable; try again later."
@@ -41,10 +48,11 @@ def report_response(run: BenchmarkRun, kind: str, download: bool) -> HttpRespons
         raise NotFound("This run has no report (yet).") from None
     except StorageError:
         raise ReportUnavailable() from None
-    html = kind == "report"
-    response = HttpResponse(data, content_type="text/html; charset=utf-8" if html else "application/json")
-    name = f"benchmark-{run.pk}-{run.scenario}.{'html' if html else 'json'}"
-    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{name}"'
+    content_type, extension = _FORMATS[kind]
+    response = HttpResponse(data, content_type=content_type)
+    name = f"benchmark-{run.pk}-{run.scenario}.{extension}"
+    attachment = download or kind == "pdf"  # browsers' PDF viewers refuse a sandboxed page: always a file
+    response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{name}"'
     response["Content-Security-Policy"] = REPORT_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -85,3 +93,10 @@ class BenchmarkRunViewSet(
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> HttpResponse:
         return report_response(self.get_object(), "results", request.query_params.get("download") == "1")
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description="the report printed to PDF, as a file"), 404: None}
+    )
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return report_response(self.get_object(), "pdf", download=True)
