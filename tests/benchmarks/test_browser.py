@@ -18,7 +18,11 @@ def test_an_operator_starts_a_benchmark_follows_it_and_opens_its_report(admin_ui
     admin_ui.go("/")
     page.get_by_role("link", name="Benchmarks").click()
     page.get_by_role("link", name="Start a benchmark").click()
+    applies = page.get_by_label("Config applies (reload only):")
+    page.get_by_label("Scenario:").select_option("reload")
+    expect(applies).to_be_visible()  # the field only the reload scenario reads (CSS :has, no script)
     page.get_by_label("Scenario:").select_option("latency")
+    expect(applies).to_be_hidden()
     page.get_by_label("Target virtual server:").select_option(label="vs-shop")
     page.get_by_label("Duration (s):").fill("3")
     page.get_by_label("Concurrency:").fill("4")
@@ -30,6 +34,7 @@ def test_an_operator_starts_a_benchmark_follows_it_and_opens_its_report(admin_ui
         "data-status", "succeeded", timeout=60000
     )
     expect(page.locator("[data-progress]")).to_have_attribute("data-progress", "100")
+    expect(page.get_by_role("link", name="Download the report (PDF)")).to_be_visible()
 
     with page.context.expect_page() as opened:
         page.get_by_role("link", name="Open the report").click()
