@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, ProtectedError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +20,7 @@ from appliance.tls.models import AcmeAccount
 from webui.access import admin_required, viewer_required
 from webui.filtersets import AcmeAccountSearchFilterSet
 from webui.forms.certificates import AcmeAccountForm
-from webui.views.common import filtered_page, save_serialized
+from webui.views.common import confirm_delete, filtered_page, protecting, save_serialized
 
 
 @require_safe
@@ -57,17 +57,19 @@ def acme_account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def acme_account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(AcmeAccount, pk=pk)
-    cancel = reverse("webui:acme-account-list")
-    context = {"object": account, "kind": "ACME account", "cancel": cancel}
-    if request.method == "POST":
-        try:
-            with transaction.atomic():
-                audit.record("delete", request, obj=account, before=dict(AcmeAccountSerializer(account).data))
-                account.delete()
-        except ProtectedError as exc:
-            users = sorted({str(obj) for obj in exc.protected_objects})[:10]
-            context["blocked"] = f"still used by certificate {', '.join(users)}; delete those first"
-            return render(request, "webui/confirm_delete.html", context, status=409)
-        messages.success(request, f"ACME account {account} deleted.")
-        return redirect("webui:acme-account-list")
-    return render(request, "webui/confirm_delete.html", context)
+
+    def remove() -> None:
+        with transaction.atomic():
+            audit.record("delete", request, obj=account, before=dict(AcmeAccountSerializer(account).data))
+            account.delete()
+
+    back = reverse("webui:acme-account-list")
+    return confirm_delete(
+        request,
+        account,
+        "ACME account",
+        back,
+        back,
+        remove,
+        users=lambda exc: [f"certificate {name}" for name in protecting(exc)],
+    )

@@ -34,7 +34,7 @@ from webui.forms.certificates import (
     CertificateVersionForm,
 )
 from webui.forms.serialized import SerializerForm
-from webui.views.common import filtered_page
+from webui.views.common import confirm_delete, filtered_page
 
 STORAGE_DOWN = "Object storage is unavailable; nothing was changed. Try again later."
 USERS = Prefetch(
@@ -187,20 +187,17 @@ def certificate_renew(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def certificate_delete(request: HttpRequest, pk: int) -> HttpResponse:
     cert = get_object_or_404(Certificate, pk=pk)
-    cancel = reverse("webui:certificate-detail", args=[cert.pk])
-    context = {"object": cert, "kind": "certificate", "cancel": cancel}
-    if request.method == "POST":
-        try:
-            with transaction.atomic():
-                audit.record("delete", request, obj=cert, before=dict(CertificateSerializer(cert).data))
-                lb_services.mark_changed(f"delete certificate {cert}", request.user.get_username())
-                cert.delete()
-        except ProtectedError as exc:
-            context["blocked"] = f"still used by {', '.join(_users(exc))}; take it off those first"
-            return render(request, "webui/confirm_delete.html", context, status=409)
-        messages.success(request, f"Certificate {cert.name} deleted.")
-        return redirect("webui:certificate-list")
-    return render(request, "webui/confirm_delete.html", context)
+
+    def remove() -> None:
+        with transaction.atomic():
+            audit.record("delete", request, obj=cert, before=dict(CertificateSerializer(cert).data))
+            lb_services.mark_changed(f"delete certificate {cert}", request.user.get_username())
+            cert.delete()
+
+    cancel, done = reverse("webui:certificate-detail", args=[cert.pk]), reverse("webui:certificate-list")
+    message = f"Certificate {cert.name} deleted."
+    then = "take it off those first"
+    return confirm_delete(request, cert, "certificate", cancel, done, remove, message, then, _users)
 
 
 def _users(exc: ProtectedError) -> list[str]:

@@ -1,4 +1,5 @@
-"""What every list and every change view does the same way: filter + paginate, and save + audit + mark.
+"""What every list and every change view does the same way: filter + paginate, save + audit + mark, and
+the confirm-then-delete page.
 
 A change made in the browser is recorded exactly as the API records it: the same serializer snapshots in
 the audit log, and the desired-state generation bumped in the same transaction.
@@ -10,10 +11,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import django_filters
+from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.db.models import Model, ProtectedError, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from appliance.audit import services as audit
 from appliance.lb import services
@@ -59,6 +62,37 @@ def save_change(
         audit.record(verb, request, obj=obj, before=before, after=snapshot(obj))
         _mark(request, verb, obj)
     return obj
+
+
+def protecting(exc: ProtectedError) -> list[str]:
+    """Up to ten of the objects that keep a deleted one in use, by name."""
+    return sorted({str(obj) for obj in exc.protected_objects})[:10]
+
+
+def confirm_delete(
+    request: HttpRequest,
+    obj: Model,
+    kind: str,
+    cancel: str,
+    done: str,
+    remove: Callable[[], object],
+    message: str = "",
+    then: str = "delete those first",
+    users: Callable[[ProtectedError], list[str]] = protecting,
+) -> HttpResponse:
+    """The confirmation page of a delete and, on POST, `remove()`: the delete with its audit record (and
+    desired-state mark) in one transaction. An object still in use answers 409 on the same page, naming its
+    users (`users`) and what to do (`then`); nothing was changed. Afterwards: `message`, then `done`."""
+    context = {"object": obj, "kind": kind, "cancel": cancel}
+    if request.method == "POST":
+        try:
+            remove()
+        except ProtectedError as exc:
+            context["blocked"] = f"still used by {', '.join(users(exc))}; {then}"
+            return render(request, "webui/confirm_delete.html", context, status=409)
+        messages.success(request, message or f"{kind[0].upper()}{kind[1:]} {obj} deleted.")
+        return redirect(done)
+    return render(request, "webui/confirm_delete.html", context)
 
 
 def delete_change(request: HttpRequest, obj: T) -> T:

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Model, ProtectedError, Q
+from django.db.models import Count, Model, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from webui import filtersets as f
 from webui.access import admin_required, operator_required, viewer_required
 from webui.forms.kubernetes import ClusterForm, ScalingPolicyForm, ServiceBindingForm
 from webui.forms.serialized import SerializerForm
-from webui.views.common import filtered_page, save_serialized
+from webui.views.common import confirm_delete, filtered_page, save_serialized
 
 BINDINGS = ServiceBinding.objects.select_related("upstream", "cluster").annotate(
     endpoint_count=Count("endpoints", distinct=True),
@@ -70,19 +70,12 @@ def _edit(
 def _delete(
     request: HttpRequest, obj: Model, kind: str, cancel: str, done: str, remove: Callable[[], Any]
 ) -> HttpResponse:
-    context = {"object": obj, "kind": kind, "cancel": cancel}
-    if request.method == "POST":
-        try:
-            with transaction.atomic():
-                audit.record("delete", request, obj=obj, before=_snapshot(obj))
-                remove()
-        except ProtectedError as exc:
-            users = sorted({str(item) for item in exc.protected_objects})[:10]
-            context["blocked"] = f"still used by {', '.join(users)}; remove those first"
-            return render(request, "webui/confirm_delete.html", context, status=409)
-        messages.success(request, f"{kind.capitalize()} {obj} deleted.")
-        return redirect(done)
-    return render(request, "webui/confirm_delete.html", context)
+    def audited() -> None:
+        with transaction.atomic():
+            audit.record("delete", request, obj=obj, before=_snapshot(obj))
+            remove()
+
+    return confirm_delete(request, obj, kind, cancel, done, audited, then="remove those first")
 
 
 def _snapshot(obj: Model) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +14,7 @@ from appliance.lb.models import Route, VirtualServer
 from webui.access import operator_required, viewer_required
 from webui.filtersets import RouteSearchFilterSet
 from webui.forms.virtual_servers import RouteForm
-from webui.views.common import delete_change, filtered_page, save_change, snapshot
+from webui.views.common import confirm_delete, delete_change, filtered_page, save_change, snapshot
 
 
 @require_safe
@@ -53,10 +55,8 @@ def route_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def route_delete(request: HttpRequest, pk: int) -> HttpResponse:
     route = get_object_or_404(Route.objects.select_related("virtual_server"), pk=pk)
-    if request.method == "POST":
-        delete_change(request, route)
-        messages.success(request, f"Route {route.path_prefix} deleted.")
-        return redirect("webui:virtual-server-detail", pk=route.virtual_server_id)
-    cancel = reverse("webui:virtual-server-detail", args=[route.virtual_server_id])
-    context = {"object": route, "kind": "route", "cancel": cancel}
-    return render(request, "webui/confirm_delete.html", context)
+    parent = reverse("webui:virtual-server-detail", args=[route.virtual_server_id])
+    remove = partial(delete_change, request, route)
+    return confirm_delete(
+        request, route, "route", parent, parent, remove, f"Route {route.path_prefix} deleted."
+    )

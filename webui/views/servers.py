@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -16,7 +18,7 @@ from appliance.lb.models import Server, Upstream
 from webui.access import operator_required
 from webui.forms.upstreams import ServerForm
 from webui.queries import with_health_counts
-from webui.views.common import delete_change, save_change, snapshot
+from webui.views.common import confirm_delete, delete_change, save_change, snapshot
 
 STATE_VERBS = {ServerState.ENABLED: "enable", ServerState.DRAIN: "drain", ServerState.DISABLED: "disable"}
 
@@ -48,13 +50,10 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(Server.objects.select_related("upstream"), pk=pk)
-    if request.method == "POST":
-        delete_change(request, server)
-        messages.success(request, f"Server {server} removed from {server.upstream}.")
-        return redirect("webui:upstream-detail", pk=server.upstream_id)
-    cancel = reverse("webui:upstream-detail", args=[server.upstream_id])
-    context = {"object": server, "kind": f"server of {server.upstream}", "cancel": cancel}
-    return render(request, "webui/confirm_delete.html", context)
+    parent = reverse("webui:upstream-detail", args=[server.upstream_id])
+    remove = partial(delete_change, request, server)
+    message = f"Server {server} removed from {server.upstream}."
+    return confirm_delete(request, server, f"server of {server.upstream}", parent, parent, remove, message)
 
 
 def _set_state(request: HttpRequest, pk: int, state: ServerState) -> Server:

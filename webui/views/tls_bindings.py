@@ -19,7 +19,7 @@ from appliance.tls.api.serializers import VirtualServerTlsSerializer
 from appliance.tls.models import VirtualServerTls
 from webui.access import operator_required
 from webui.forms.certificates import VirtualServerTlsForm
-from webui.views.common import mark_for, save_serialized
+from webui.views.common import confirm_delete, mark_for, save_serialized
 
 
 @operator_required
@@ -43,15 +43,15 @@ def virtual_server_tls_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def virtual_server_tls_delete(request: HttpRequest, pk: int) -> HttpResponse:
     binding = get_object_or_404(VirtualServerTls.objects.select_related("virtual_server"), virtual_server=pk)
-    if request.method == "POST":
+
+    def remove() -> None:
         with transaction.atomic():
             audit.record(
                 "delete", request, obj=binding, before=dict(VirtualServerTlsSerializer(binding).data)
             )
             mark_for(request, "delete")(binding)
             binding.delete()
-        messages.success(request, f"HTTPS of {binding.virtual_server.name} removed.")
-        return redirect("webui:virtual-server-detail", pk=pk)
-    cancel = reverse("webui:virtual-server-detail", args=[pk])
-    context = {"object": binding, "kind": "HTTPS binding", "cancel": cancel}
-    return render(request, "webui/confirm_delete.html", context)
+
+    parent = reverse("webui:virtual-server-detail", args=[pk])
+    message = f"HTTPS of {binding.virtual_server.name} removed."
+    return confirm_delete(request, binding, "HTTPS binding", parent, parent, remove, message)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
-from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from webui.access import operator_required, viewer_required
 from webui.filtersets import ServerSearchFilterSet
 from webui.forms.upstreams import UpstreamForm
 from webui.queries import with_health_counts
-from webui.views.common import delete_change, filtered_page, save_change, snapshot
+from webui.views.common import confirm_delete, delete_change, filtered_page, save_change, snapshot
 
 HISTORY_ROWS = 20
 
@@ -82,15 +83,8 @@ def upstream_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def upstream_delete(request: HttpRequest, pk: int) -> HttpResponse:
     upstream = get_object_or_404(Upstream, pk=pk)
-    cancel = reverse("webui:upstream-detail", args=[upstream.pk])
-    context = {"object": upstream, "kind": "upstream", "cancel": cancel}
-    if request.method == "POST":
-        try:
-            delete_change(request, upstream)
-        except ProtectedError as exc:
-            users = sorted({str(obj) for obj in exc.protected_objects})
-            context["blocked"] = f"still used by {', '.join(users)}; point those elsewhere first"
-            return render(request, "webui/confirm_delete.html", context, status=409)
-        messages.success(request, f"Upstream {upstream} deleted.")
-        return redirect("webui:upstream-list")
-    return render(request, "webui/confirm_delete.html", context)
+    cancel, done = reverse("webui:upstream-detail", args=[upstream.pk]), reverse("webui:upstream-list")
+    remove = partial(delete_change, request, upstream)
+    return confirm_delete(
+        request, upstream, "upstream", cancel, done, remove, then="point those elsewhere first"
+    )

@@ -3,6 +3,8 @@ the route tester, create, edit, delete."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +18,7 @@ from appliance.lb.models import Route, VirtualServer
 from appliance.tls.models import TlsCertificate, VirtualServerTls
 from webui.access import operator_required, viewer_required
 from webui.forms.virtual_servers import RouteSampleForm, VirtualServerForm
-from webui.views.common import delete_change, filtered_page, save_change, snapshot
+from webui.views.common import confirm_delete, delete_change, filtered_page, save_change, snapshot
 
 
 @require_safe
@@ -102,10 +104,9 @@ def virtual_server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def virtual_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     virtual_server = get_object_or_404(VirtualServer, pk=pk)
-    if request.method == "POST":
-        delete_change(request, virtual_server)
-        messages.success(request, f"Virtual server {virtual_server} and its routes deleted.")
-        return redirect("webui:virtual-server-list")
     cancel = reverse("webui:virtual-server-detail", args=[virtual_server.pk])
-    context = {"object": virtual_server, "kind": "virtual server (with its routes)", "cancel": cancel}
-    return render(request, "webui/confirm_delete.html", context)
+    done = reverse("webui:virtual-server-list")
+    remove = partial(delete_change, request, virtual_server)
+    message = f"Virtual server {virtual_server} and its routes deleted."
+    kind = "virtual server (with its routes)"
+    return confirm_delete(request, virtual_server, kind, cancel, done, remove, message)
