@@ -23,14 +23,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def bench_stack(k8s_watcher: bool = False, beat: bool = True) -> Iterator[Stack]:
+def bench_stack(k8s_watcher: bool = False, beat: bool = True, data_plane: bool = True) -> Iterator[Stack]:
     """A private appliance for one benchmark process, stopped on exit.
 
     Fresh state dir and loopback ports (a running `make run` is never touched), Django set up, then
-    PostgreSQL, Redis, S3, one nginx node with its agent, the control worker, beat (or not yet:
-    `beat=False`, then `stack.start_beat()` when the benchmark wants periodic tasks), and optionally the
-    Kubernetes watcher. Import Django models only inside the block. The state dir is removed afterwards
-    (`LB_KEEP_TEST_STATE=1` keeps it, with every service's log).
+    PostgreSQL, Redis, S3 and, unless `data_plane=False` (the database alone is measured), one nginx node
+    with its agent, the control worker, beat (or not yet: `beat=False`, then `stack.start_beat()` when the
+    benchmark wants periodic tasks), and optionally the Kubernetes watcher. Import Django models only
+    inside the block. The state dir is removed afterwards (`LB_KEEP_TEST_STATE=1` keeps it, with every
+    service's log).
     """
     from appliance.launcher.config import StackConfig, isolated_environment
 
@@ -44,8 +45,9 @@ def bench_stack(k8s_watcher: bool = False, beat: bool = True) -> Iterator[Stack]
     stack = Stack(StackConfig.from_env())
     try:
         stack.start_infra()
-        stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
-        stack.start_control(web=False, beat=beat)
+        if data_plane:
+            stack.start_node("node1", "127.0.0.1", stack.cfg.ports.status)
+            stack.start_control(web=False, beat=beat)
         if k8s_watcher:
             stack.start_k8s_watcher()
         yield stack

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import time
 from pathlib import Path
+
+from loadtests.harness import bench_stack
 
 OUT = Path(__file__).resolve().parent / "out"
 UPSTREAMS, SERVERS_PER_UPSTREAM, REVISIONS, AUDIT_EVENTS = 200, 10, 20, 5000
@@ -274,26 +274,12 @@ def main() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    from appliance.launcher.config import StackConfig, isolated_environment
-
-    state_dir = isolated_environment("lb-bench-ui-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "appliance.settings"
-    import django
-
-    django.setup()
-    from appliance.launcher.stack import Stack
-
-    stack = Stack(StackConfig.from_env())
-    try:
-        stack.start_infra()
+    with bench_stack(data_plane=False):  # pages and queries only: no worker compiles the data set
         create_data_set()
         create_revisions()
         create_audit_events()
         create_tls_and_kubernetes()
         figures = measure(args.rounds)
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
     figures.update(summarise(figures))
     OUT.mkdir(exist_ok=True)
     (OUT / "ui.json").write_text(json.dumps(figures, indent=2) + "\n")
