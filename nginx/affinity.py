@@ -22,16 +22,11 @@ import hmac
 from typing import Any
 
 from nginx import validation as v
+from nginx.directives import Directive, d
 from nginx.model import UpstreamSpec
-
-Directive = dict[str, Any]
 
 _BALANCE = ' require("lb.gateway").balance() '
 _COOKIE = ' require("lb.gateway").sticky_cookie() '
-
-
-def _d(directive: str, *args: str) -> Directive:
-    return {"directive": directive, "args": list(args)}
 
 
 def member_id(upstream: str, address: str, port: int, secret: str) -> str:
@@ -51,8 +46,8 @@ def balancing_directives(upstream: UpstreamSpec) -> list[Directive]:
     if sticky.kind == "cookie":
         return [{"directive": "balancer_by_lua_block", "args": [_BALANCE]}]
     if sticky.kind == "header" and sticky.header_name:
-        return [_d("hash", "$http_" + sticky.header_name.lower().replace("-", "_"), "consistent")]
-    return [_d("hash", "$remote_addr", "consistent")]
+        return [d("hash", "$http_" + sticky.header_name.lower().replace("-", "_"), "consistent")]
+    return [d("hash", "$remote_addr", "consistent")]
 
 
 def location_directives(upstream: UpstreamSpec) -> list[Directive]:
@@ -61,7 +56,7 @@ def location_directives(upstream: UpstreamSpec) -> list[Directive]:
     if not uses_lua(upstream):
         return []
     issue_cookie = {"directive": "header_filter_by_lua_block", "args": [_COOKIE]}
-    return [_d("set", "$lb_pool", upstream.name), issue_cookie]
+    return [d("set", "$lb_pool", upstream.name), issue_cookie]
 
 
 def pool_data(upstream: UpstreamSpec) -> dict[str, Any]:

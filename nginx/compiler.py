@@ -1,8 +1,9 @@
 """Pure compiler: `Snapshot` in, nginx configuration files and checksums out.
 
 No I/O, no clock, no environment: the same snapshot always gives byte-identical files. Text is
-produced only by `crossplane.build` from directive trees, which quotes every argument; values are
-allow-listed first (`nginx.checks`), because quoting does not stop nginx from expanding `$`.
+produced only by `nginx.directives.build` (crossplane) from directive trees, which quotes every
+argument; values are allow-listed first (`nginx.checks`), because quoting does not stop nginx from
+expanding `$`.
 
 Layout of one compiled revision (paths relative to the revision directory; nginx resolves
 relative `include`s against the directory of main.conf, and pid/log/temp paths against the prefix):
@@ -26,14 +27,12 @@ import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import crossplane
 
 from nginx import affinity, gateway_checks, gateway_lua, routing, tls, tls_checks
 from nginx import metrics as metric_hooks
 from nginx import validation as v
 from nginx.checks import CompileError, find_errors
+from nginx.directives import Directive, build, d
 from nginx.model import NodeParams, RouteSpec, ServerSpec, Snapshot, UpstreamSpec, VirtualServerSpec
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "render_node_files",
 ]
 
-Directive = dict[str, Any]
 
 MODULES = (
     "/usr/lib/nginx/modules/ndk_http_module.so",
@@ -158,7 +156,7 @@ def members_of(upstream: UpstreamSpec) -> tuple[Member, ...]:
 def member_directives(members: Sequence[Member]) -> list[Directive]:
     """`server` directives for members (a `down` placeholder when there are none)."""
     if not members:
-        return [_d("server", *PLACEHOLDER_SERVER)]
+        return [d("server", *PLACEHOLDER_SERVER)]
     out = []
     for m in members:
         args = [m.endpoint, f"weight={m.weight}", f"max_fails={m.max_fails}"]
@@ -169,7 +167,7 @@ def member_directives(members: Sequence[Member]) -> list[Directive]:
             args.append("backup")
         if m.down:
             args.append("down")
-        out.append(_d("server", *args))
+        out.append(d("server", *args))
     return out
 
 
@@ -190,11 +188,11 @@ def render_node_files(params: NodeParams, revision: int, listen_ports: Sequence[
         v.validate_port(port, "listen port")
     if params.status_port in listen_ports:
         raise ValueError(f"status port {params.status_port} is also a virtual server port")
-    files = {"node/status.conf": _build([_status_server(params, revision)])}
+    files = {"node/status.conf": build([_status_server(params, revision)])}
     for port in sorted(set(listen_ports)):
         address = _listen_address(params.bind_address, port)
-        files[f"node/listen/{port}.conf"] = _build([_d("listen", address)])
-        files[f"node/listen/{port}-default.conf"] = _build([_d("listen", address, "default_server")])
+        files[f"node/listen/{port}.conf"] = build([d("listen", address)])
+        files[f"node/listen/{port}-default.conf"] = build([d("listen", address, "default_server")])
     return dict(sorted(files.items()))
 
 
@@ -204,34 +202,23 @@ def _render_all(
     """All files, and the same files with upstream members left out (for the structure checksum)."""
     catch_all_ports = {p for vs in snapshot.virtual_servers if not vs.hostnames for p in vs.http_ports}
     default_ports = tuple(p for p in ports if p not in catch_all_ports)
-    files = {"main.conf": _build(_main_conf(snapshot, bool(default_ports)))}
+    files = {"main.conf": build(_main_conf(snapshot, bool(default_ports)))}
     if default_ports:
-        files["default_servers.conf"] = _build([_default_server(p) for p in default_ports])
+        files["default_servers.conf"] = build([_default_server(p) for p in default_ports])
     for vs in snapshot.virtual_servers:
-        files[f"sites/{vs.name}.conf"] = _build(tls.site_servers(vs, _site(vs, snapshot), snapshot))
+        files[f"sites/{vs.name}.conf"] = build(tls.site_servers(vs, _site(vs, snapshot), snapshot))
     files.update(tls.asset_files(snapshot))
     structure = dict(files)
     for upstream in snapshot.upstreams:
         path = f"upstreams/{upstream.name}.conf"
-        files[path] = _build([_upstream(upstream, member_directives(members[upstream.name]))])
-        structure[path] = _build([_upstream(upstream, [])])
+        files[path] = build([_upstream(upstream, member_directives(members[upstream.name]))])
+        structure[path] = build([_upstream(upstream, [])])
     gateway_init = gateway_lua.init_source(snapshot)
     for path, (full, bare) in metric_hooks.files(snapshot, members, lua_extra=gateway_init).items():
-        files[path], structure[path] = _build(full), _build(bare)
+        files[path], structure[path] = build(full), build(bare)
     for path, directives in gateway_lua.files(snapshot, _lua_hosted()).items():
-        files[path] = structure[path] = _build(directives)
+        files[path] = structure[path] = build(directives)
     return dict(sorted(files.items())), dict(sorted(structure.items()))
-
-
-def _d(directive: str, *args: str, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": list(args)}
-    if block is not None:
-        node["block"] = block
-    return node
-
-
-def _build(payload: list[Directive]) -> str:
-    return str(crossplane.build(payload, indent=4)) + "\n"
 
 
 def _endpoint(server: ServerSpec) -> str:
@@ -246,48 +233,48 @@ def _listen_address(bind_address: str, port: int) -> str:
 
 def _main_conf(snapshot: Snapshot, has_default_servers: bool) -> list[Directive]:
     return [
-        *(_d("load_module", path) for path in MODULES),
-        _d("pid", "logs/nginx.pid"),
+        *(d("load_module", path) for path in MODULES),
+        d("pid", "logs/nginx.pid"),
         # notice level records reloads ("reconfiguring", bind retries), which the applier reads.
-        _d("error_log", "logs/error.log", "notice"),
-        _d("worker_processes", "auto"),
-        _d("worker_rlimit_nofile", "16384"),
+        d("error_log", "logs/error.log", "notice"),
+        d("worker_processes", "auto"),
+        d("worker_rlimit_nofile", "16384"),
         # Bounds how long a reload can keep old workers alive for long-lived connections.
-        _d("worker_shutdown_timeout", "30s"),
-        _d("events", block=[_d("worker_connections", "4096")]),
-        _d("http", block=_http_block(snapshot, has_default_servers)),
+        d("worker_shutdown_timeout", "30s"),
+        d("events", block=[d("worker_connections", "4096")]),
+        d("http", block=_http_block(snapshot, has_default_servers)),
     ]
 
 
 def _http_block(snapshot: Snapshot, has_default_servers: bool) -> list[Directive]:
-    includes = [_d("include", f"upstreams/{u.name}.conf") for u in snapshot.upstreams]
+    includes = [d("include", f"upstreams/{u.name}.conf") for u in snapshot.upstreams]
     if has_default_servers:
-        includes.append(_d("include", "default_servers.conf"))
-    includes += [_d("include", f"sites/{vs.name}.conf") for vs in snapshot.virtual_servers]
+        includes.append(d("include", "default_servers.conf"))
+    includes += [d("include", f"sites/{vs.name}.conf") for vs in snapshot.virtual_servers]
     return [
-        *(_d(f"{name}_temp_path", f"tmp/{name}") for name in TEMP_PATHS),
-        _d("default_type", "application/octet-stream"),
-        _d("log_format", "lb_json", "escape=json", _ACCESS_LOG_FORMAT),
+        *(d(f"{name}_temp_path", f"tmp/{name}") for name in TEMP_PATHS),
+        d("default_type", "application/octet-stream"),
+        d("log_format", "lb_json", "escape=json", _ACCESS_LOG_FORMAT),
         # Buffered: one write per 64 KiB or per second instead of a write(2) per request.
-        _d("access_log", "logs/access.log", "lb_json", "buffer=64k", "flush=1s"),
-        _d("server_tokens", "off"),
-        _d("sendfile", "on"),
-        _d("tcp_nodelay", "on"),
-        _d("keepalive_timeout", "65s"),
-        _d("client_max_body_size", "10m"),
+        d("access_log", "logs/access.log", "lb_json", "buffer=64k", "flush=1s"),
+        d("server_tokens", "off"),
+        d("sendfile", "on"),
+        d("tcp_nodelay", "on"),
+        d("keepalive_timeout", "65s"),
+        d("client_max_body_size", "10m"),
         # Empty for plain requests (keeps upstream keepalive working), "upgrade" for websockets.
-        _d("map", "$http_upgrade", "$connection_upgrade", block=[_d("default", "upgrade"), _d("", "")]),
-        _d("proxy_http_version", "1.1"),
-        _d("proxy_connect_timeout", "1000ms"),
-        _d("proxy_read_timeout", "30s"),
-        _d("proxy_send_timeout", "30s"),
-        _d("proxy_next_upstream", "error", "timeout"),
-        _d("proxy_next_upstream_tries", "3"),
-        _d("proxy_next_upstream_timeout", "10s"),
+        d("map", "$http_upgrade", "$connection_upgrade", block=[d("default", "upgrade"), d("", "")]),
+        d("proxy_http_version", "1.1"),
+        d("proxy_connect_timeout", "1000ms"),
+        d("proxy_read_timeout", "30s"),
+        d("proxy_send_timeout", "30s"),
+        d("proxy_next_upstream", "error", "timeout"),
+        d("proxy_next_upstream_tries", "3"),
+        d("proxy_next_upstream_timeout", "10s"),
         *metric_hooks.http_directives(),
         *gateway_lua.http_directives(snapshot, _lua_hosted()),
         *includes,
-        _d("include", "node/*.conf"),
+        d("include", "node/*.conf"),
     ]
 
 
@@ -295,8 +282,8 @@ def _upstream(upstream: UpstreamSpec, servers: list[Directive]) -> Directive:
     # nginx requires the balancing method before `keepalive`.
     block = [*_algorithm(upstream), *servers]
     if upstream.keepalive:
-        block += [_d("keepalive", str(upstream.keepalive)), _d("keepalive_timeout", "60s")]
-    return _d("upstream", upstream.name, block=block)
+        block += [d("keepalive", str(upstream.keepalive)), d("keepalive_timeout", "60s")]
+    return d("upstream", upstream.name, block=block)
 
 
 def _lua_hosted() -> bool:
@@ -308,16 +295,16 @@ def _algorithm(upstream: UpstreamSpec) -> list[Directive]:
     if upstream.sticky is not None:
         return affinity.balancing_directives(upstream)
     if upstream.algorithm == "least_conn":
-        return [_d("least_conn")]
+        return [d("least_conn")]
     if upstream.algorithm == "ip_hash":
-        return [_d("ip_hash")]
+        return [d("ip_hash")]
     if upstream.algorithm == "random_two_least_conn":
-        return [_d("random", "two", "least_conn")]
+        return [d("random", "two", "least_conn")]
     if upstream.algorithm == "hash":
         args = [_hash_variable(upstream)]
         if upstream.hash_consistent:
             args.append("consistent")
-        return [_d("hash", *args)]
+        return [d("hash", *args)]
     return []
 
 
@@ -337,73 +324,73 @@ def _site(vs: VirtualServerSpec, snapshot: Snapshot) -> Directive:
     catch_all = not vs.hostnames
     suffix = "-default" if catch_all else ""
     upstreams = {u.name: u for u in snapshot.upstreams}
-    block = [_d("include", f"node/listen/{port}{suffix}.conf") for port in vs.http_ports]
-    block.append(_d("server_name", *(sorted({h.lower() for h in vs.hostnames}) or ["_"])))
-    block.append(_d("add_header", "X-Request-ID", "$request_id", "always"))
+    block = [d("include", f"node/listen/{port}{suffix}.conf") for port in vs.http_ports]
+    block.append(d("server_name", *(sorted({h.lower() for h in vs.hostnames}) or ["_"])))
+    block.append(d("add_header", "X-Request-ID", "$request_id", "always"))
     block += metric_hooks.server_directives(vs.name)
     if routing.handles(vs, upstreams):
-        return _d("server", block=block + routing.site_locations(vs, upstreams, _location))
+        return d("server", block=block + routing.site_locations(vs, upstreams, _location))
     if vs.default_upstream is None:
-        block.append(_d("location", "/", block=[_d("return", "404")]))
+        block.append(d("location", "/", block=[d("return", "404")]))
     else:
         root = RouteSpec(priority=0, path_prefix="/", upstream=vs.default_upstream)
         block.append(_location(("/",), root, upstreams[vs.default_upstream]))
-    return _d("server", block=block)
+    return d("server", block=block)
 
 
 def _location(args: tuple[str, ...], route: RouteSpec, upstream: UpstreamSpec) -> Directive:
     target = f"http://{upstream.name}" + ("/" if route.strip_prefix else "")
     retry = upstream.retry
     conditions = [*retry.conditions, *(["non_idempotent"] if retry.non_idempotent else [])]
-    return _d(
+    return d(
         "location",
         *args,
         block=[
             *metric_hooks.location_directives(route.path_prefix, upstream.name),
-            _d("proxy_pass", target),
-            _d("proxy_http_version", "1.1"),
-            _d("proxy_set_header", "Host", "$host"),
+            d("proxy_pass", target),
+            d("proxy_http_version", "1.1"),
+            d("proxy_set_header", "Host", "$host"),
             # The client address as seen here: client-supplied X-Forwarded-For is not trusted.
-            _d("proxy_set_header", "X-Forwarded-For", "$remote_addr"),
-            _d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
-            _d("proxy_set_header", "X-Forwarded-Host", "$host"),
-            _d("proxy_set_header", "X-Request-ID", "$request_id"),
-            _d("proxy_set_header", "Upgrade", "$http_upgrade"),
-            _d("proxy_set_header", "Connection", "$connection_upgrade"),
-            _d("proxy_connect_timeout", f"{upstream.connect_timeout_ms}ms"),
-            _d("proxy_read_timeout", f"{upstream.read_timeout_s}s"),
-            _d("proxy_send_timeout", f"{upstream.send_timeout_s}s"),
-            _d("proxy_next_upstream", *(conditions if retry.conditions else ["off"])),
-            _d("proxy_next_upstream_tries", str(retry.tries)),
-            _d("proxy_next_upstream_timeout", f"{retry.timeout_s}s"),
+            d("proxy_set_header", "X-Forwarded-For", "$remote_addr"),
+            d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
+            d("proxy_set_header", "X-Forwarded-Host", "$host"),
+            d("proxy_set_header", "X-Request-ID", "$request_id"),
+            d("proxy_set_header", "Upgrade", "$http_upgrade"),
+            d("proxy_set_header", "Connection", "$connection_upgrade"),
+            d("proxy_connect_timeout", f"{upstream.connect_timeout_ms}ms"),
+            d("proxy_read_timeout", f"{upstream.read_timeout_s}s"),
+            d("proxy_send_timeout", f"{upstream.send_timeout_s}s"),
+            d("proxy_next_upstream", *(conditions if retry.conditions else ["off"])),
+            d("proxy_next_upstream_tries", str(retry.tries)),
+            d("proxy_next_upstream_timeout", f"{retry.timeout_s}s"),
         ],
     )
 
 
 def _default_server(port: int) -> Directive:
-    return _d(
+    return d(
         "server",
         block=[
-            _d("include", f"node/listen/{port}-default.conf"),
-            _d("server_name", "_"),
-            _d("add_header", "X-Request-ID", "$request_id", "always"),
-            _d("return", "404"),
+            d("include", f"node/listen/{port}-default.conf"),
+            d("server_name", "_"),
+            d("add_header", "X-Request-ID", "$request_id", "always"),
+            d("return", "404"),
         ],
     )
 
 
 def _status_server(params: NodeParams, revision: int) -> Directive:
     def text(body: str) -> list[Directive]:
-        return [_d("default_type", "text/plain"), _d("return", "200", body)]
+        return [d("default_type", "text/plain"), d("return", "200", body)]
 
-    return _d(
+    return d(
         "server",
         block=[
-            _d("listen", _listen_address(params.bind_address, params.status_port)),
-            _d("access_log", "off"),
-            _d("location", "=", "/revision", block=text(f"{revision}\n")),
-            _d("location", "=", "/healthz", block=text("ok\n")),
+            d("listen", _listen_address(params.bind_address, params.status_port)),
+            d("access_log", "off"),
+            d("location", "=", "/revision", block=text(f"{revision}\n")),
+            d("location", "=", "/healthz", block=text("ok\n")),
             *metric_hooks.status_locations(revision),
-            _d("location", "/", block=[_d("return", "404")]),
+            d("location", "/", block=[d("return", "404")]),
         ],
     )

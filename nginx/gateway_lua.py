@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from nginx import affinity, limits, routing
+from nginx.directives import Directive
 from nginx.model import Snapshot
-
-Directive = dict[str, Any]
 
 HTTP_FILE = "gateway.conf"
 LUA_FILE = Path(__file__).with_name("lua") / "gateway.lua"

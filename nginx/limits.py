@@ -19,21 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from nginx.directives import Directive, d
 from nginx.gateway_model import RateLimitSpec
 from nginx.model import Snapshot
 
-Directive = dict[str, Any]
-
 ZONE_SIZE = "2m"  # ~16k client addresses per zone; the least recently used entries are evicted
-
-
-def _d(directive: str, *args: str, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": list(args)}
-    if block is not None:
-        node["block"] = block
-    return node
 
 
 def _variable(name: str) -> str:
@@ -61,7 +52,7 @@ class Scope:
     def route_variable(self) -> list[Directive]:
         """`set $lb_route <id>` when a policy here counts by route."""
         if any(p.key == "route" for p, _ in self.zones()):
-            return [_d("set", "$lb_route", self.route)]
+            return [d("set", "$lb_route", self.route)]
         return []
 
     def limit_directives(self) -> list[Directive]:
@@ -71,16 +62,16 @@ class Scope:
         connections = [(p, z) for p, z in zones if p.connections]
         out = [_limit_req(p, z) for p, z in requests]
         if requests:
-            out.append(_d("limit_req_status", str(requests[0][0].rate_status)))
-        out += [_d("limit_conn", f"lb_conn.{z}", str(p.connections)) for p, z in connections]
+            out.append(d("limit_req_status", str(requests[0][0].rate_status)))
+        out += [d("limit_conn", f"lb_conn.{z}", str(p.connections)) for p, z in connections]
         if connections:
-            out.append(_d("limit_conn_status", str(connections[0][0].conn_status)))
+            out.append(d("limit_conn_status", str(connections[0][0].conn_status)))
         if requests or connections:
             after = (
                 max((p.retry_after_s for p, _ in requests), default=0),
                 max((p.retry_after_s for p, _ in connections), default=0),
             )
-            out.append(_d("add_header", "Retry-After", f"$lb_retry_after_{after[0]}_{after[1]}", "always"))
+            out.append(d("add_header", "Retry-After", f"$lb_retry_after_{after[0]}_{after[1]}", "always"))
         return out
 
 
@@ -92,7 +83,7 @@ def _limit_req(policy: RateLimitSpec, zone: str) -> Directive:
             args.append("nodelay")
         elif policy.delay:
             args.append(f"delay={policy.delay}")
-    return _d("limit_req", *args)
+    return d("limit_req", *args)
 
 
 def scopes(snapshot: Snapshot) -> list[Scope]:
@@ -119,10 +110,10 @@ def http_directives(snapshot: Snapshot) -> list[Directive]:
         if policy.rate:
             rate = f"{policy.rate}r/{policy.unit}"
             out.append(
-                _d("limit_req_zone", key_variable(policy), f"zone=lb_req.{zone}:{ZONE_SIZE}", f"rate={rate}")
+                d("limit_req_zone", key_variable(policy), f"zone=lb_req.{zone}:{ZONE_SIZE}", f"rate={rate}")
             )
         if policy.connections:
-            out.append(_d("limit_conn_zone", key_variable(policy), f"zone=lb_conn.{zone}:{ZONE_SIZE}"))
+            out.append(d("limit_conn_zone", key_variable(policy), f"zone=lb_conn.{zone}:{ZONE_SIZE}"))
     out += _retry_after_maps(used)
     return out
 
@@ -132,18 +123,18 @@ def _key_directives(policy: RateLimitSpec) -> list[Directive]:
     if policy.key == "header" and policy.key_header:
         header = "$http_" + policy.key_header.lower().replace("-", "_")
         base = f"$lb_keyed_{name}"
-        out = [_d("map", header, base, block=[_d("", "$binary_remote_addr"), _d("default", header)])]
+        out = [d("map", header, base, block=[d("", "$binary_remote_addr"), d("default", header)])]
     else:
         base = "$lb_route" if policy.key == "route" else "$binary_remote_addr"
         out = []
     if not policy.exempt:
-        return [*out, _d("map", base, key_variable(policy), block=[_d("default", base)])]
+        return [*out, d("map", base, key_variable(policy), block=[d("default", base)])]
     exempt = f"$lb_exempt_{name}"
-    geo = [_d("default", "0"), *(_d(cidr, "1") for cidr in sorted(policy.exempt))]
+    geo = [d("default", "0"), *(d(cidr, "1") for cidr in sorted(policy.exempt))]
     return [
         *out,
-        _d("geo", exempt, block=geo),
-        _d("map", exempt, key_variable(policy), block=[_d("1", ""), _d("default", base)]),
+        d("geo", exempt, block=geo),
+        d("map", exempt, key_variable(policy), block=[d("1", ""), d("default", base)]),
     ]
 
 
@@ -156,6 +147,6 @@ def _retry_after_maps(used: Iterable[Scope]) -> list[Directive]:
     out = []
     for variable in sorted(pairs):
         req, conn = variable.rsplit("_", 2)[-2:]
-        block = [_d("~^REJECTED:", req), _d("~:REJECTED", conn), _d("default", "")]
-        out.append(_d("map", "$limit_req_status:$limit_conn_status", variable, block=block))
+        block = [d("~^REJECTED:", req), d("~:REJECTED", conn), d("default", "")]
+        out.append(d("map", "$limit_req_status:$limit_conn_status", variable, block=block))
     return out

@@ -40,14 +40,14 @@ import contextvars
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nginx.directives import Directive, d
 from nginx.model import Snapshot, VirtualServerSpec
 
 if TYPE_CHECKING:
     from nginx.compiler import Member
 
-Directive = dict[str, Any]
 
 DICT_NAME = "lb_metrics"
 # Keys are bounded by the configuration (about 20 per route and per server, ~150 bytes each): 16 MB
@@ -61,13 +61,6 @@ LUA_MODULES = (("lb.metrics", "metrics.lua"), ("lb.exporter", "exporter.lua"))
 _ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("lb_metrics_enabled", default=True)
 _ENTER = ' return require("lb.metrics").enter() '
 _LOG = ' require("lb.metrics").log() '
-
-
-def _d(directive: str, *args: str, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": list(args)}
-    if block is not None:
-        node["block"] = block
-    return node
 
 
 def lua_source() -> str:
@@ -102,14 +95,14 @@ def rendering(enabled: bool) -> Iterator[None]:
 
 def http_directives() -> list[Directive]:
     """http context: load the shared dict and the Lua code (nothing when metrics are off)."""
-    return [_d("include", HTTP_FILE)] if _ENABLED.get() else []
+    return [d("include", HTTP_FILE)] if _ENABLED.get() else []
 
 
 def server_directives(vs_name: str) -> list[Directive]:
     """`server` block of a virtual server: who it is, and count each of its requests when logged."""
     if not _ENABLED.get():
         return []
-    return [_d("set", "$lb_vs", vs_name), _d("log_by_lua_block", _LOG)]
+    return [d("set", "$lb_vs", vs_name), d("log_by_lua_block", _LOG)]
 
 
 def location_directives(route_prefix: str, upstream: str) -> list[Directive]:
@@ -120,8 +113,8 @@ def location_directives(route_prefix: str, upstream: str) -> list[Directive]:
     if not _ENABLED.get():
         return []
     return [
-        _d("set", "$lb_location", f"$lb_vs {route_prefix} {upstream}"),
-        _d("set_by_lua_block", "$lb_series", _ENTER),
+        d("set", "$lb_location", f"$lb_vs {route_prefix} {upstream}"),
+        d("set_by_lua_block", "$lb_series", _ENTER),
     ]
 
 
@@ -132,13 +125,13 @@ def status_locations(revision: int) -> list[Directive]:
     compiled before metrics existed still load (and answer 404 there).
     """
     return [
-        _d(
+        d(
             "location",
             "=",
             "/metrics",
-            block=[_d("set", "$lb_revision", str(revision)), _d("include", "metrics/*.conf")],
+            block=[d("set", "$lb_revision", str(revision)), d("include", "metrics/*.conf")],
         ),
-        _d("location", "=", "/stub_status", block=[_d("internal"), _d("stub_status")]),
+        d("location", "=", "/stub_status", block=[d("internal"), d("stub_status")]),
     ]
 
 
@@ -151,15 +144,15 @@ def files(
     Lua (the gateway's, `nginx.gateway_lua`) shares it.
     """
     if not _ENABLED.get():
-        off = [_d("return", "404")]
+        off = [d("return", "404")]
         return {EXPORT_FILE: (off, off)}
     http = [
         # Declared by a map (not `set`): read before any location sets it, it is "" without a
         # warning, and a server's rewrite phase, rerun by an internal redirect, does not reset it.
-        _d("map", "", "$lb_series", block=[_d("default", "")]),
-        _d("lua_shared_dict", DICT_NAME, DICT_SIZE),
-        _d("init_by_lua_block", _LUA_SOURCE + lua_extra),
-        _d("init_worker_by_lua_block", ' require("lb.metrics").init_worker() '),
+        d("map", "", "$lb_series", block=[d("default", "")]),
+        d("lua_shared_dict", DICT_NAME, DICT_SIZE),
+        d("init_by_lua_block", _LUA_SOURCE + lua_extra),
+        d("init_worker_by_lua_block", ' require("lb.metrics").init_worker() '),
     ]
     structure = _structure_entries(snapshot)
     full = sorted({*structure, *_member_entries(members)})
@@ -167,8 +160,8 @@ def files(
 
 
 def _export_block(entries: Sequence[str]) -> list[Directive]:
-    allow = [_d("set", f"$lb_allow_{n}", entry) for n, entry in enumerate(entries, start=1)]
-    return [*allow, _d("content_by_lua_block", ' require("lb.exporter").serve() ')]
+    allow = [d("set", f"$lb_allow_{n}", entry) for n, entry in enumerate(entries, start=1)]
+    return [*allow, d("content_by_lua_block", ' require("lb.exporter").serve() ')]
 
 
 def _structure_entries(snapshot: Snapshot) -> set[str]:

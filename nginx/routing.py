@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from nginx import affinity, limits
+from nginx.directives import Directive, d
 from nginx.gateway_model import ValueMatch
 from nginx.model import RouteSpec, UpstreamSpec, VirtualServerSpec
 
-Directive = dict[str, Any]
 Proxied = Callable[[tuple[str, ...], RouteSpec, UpstreamSpec], Directive]
 
 DEFAULT_LOCATION = "@lb_default"
@@ -53,13 +53,6 @@ RESERVED_REQUEST_HEADERS = frozenset(
     }
 )
 RESERVED_RESPONSE_HEADERS = frozenset({"x-request-id", "retry-after", "content-length", "transfer-encoding"})
-
-
-def _d(directive: str, *args: str, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": list(args)}
-    if block is not None:
-        node["block"] = block
-    return node
 
 
 def route_id(route: RouteSpec, index: int) -> str:
@@ -322,21 +315,21 @@ def site_locations(
     if not routed(vs):
         return [default_location(vs, upstreams, proxied, "/")]
     out = [
-        _d("set", "$lb_site", vs.name),
-        _d("location", "/", block=[_d("rewrite_by_lua_block", ' require("lb.gateway").route() ')]),
+        d("set", "$lb_site", vs.name),
+        d("location", "/", block=[d("rewrite_by_lua_block", ' require("lb.gateway").route() ')]),
     ]
     for rid, route in ordered(vs):
         scope = limits.Scope(vs.name, rid, route.rate_limits, vs.rate_limits)
         if route.action == "redirect":
             out.append(
                 _named(
-                    f"@lb_r{rid}", scope, [_d("return", str(route.redirect_status), str(route.redirect_url))]
+                    f"@lb_r{rid}", scope, [d("return", str(route.redirect_status), str(route.redirect_url))]
                 )
             )
         elif route.action == "respond":
             body = [
-                _d("default_type", "text/plain"),
-                _d("return", str(route.respond_status), route.respond_body),
+                d("default_type", "text/plain"),
+                d("return", str(route.respond_status), route.respond_body),
             ]
             out.append(_named(f"@lb_r{rid}", scope, body))
         else:
@@ -355,7 +348,7 @@ def default_location(
     """Requests no route takes: the default upstream, or 404 (`name` is `/` for a site without routes)."""
     scope = limits.Scope(vs.name, "default", (), vs.rate_limits)
     if vs.default_upstream is None:
-        return _named(name, scope, [_d("return", "404")])
+        return _named(name, scope, [d("return", "404")])
     root = RouteSpec(priority=0, path_prefix="/", upstream=vs.default_upstream)
     return forward_location(name, root, upstreams[vs.default_upstream], scope, proxied)
 
@@ -367,23 +360,23 @@ def forward_location(
     location = proxied((name,), dataclasses.replace(route, strip_prefix=False), upstream)
     block: list[Directive] = [*scope.route_variable(), *location["block"]]
     edits = route.headers
-    block += [_d("proxy_set_header", n, v) for n, v in edits.request_set]
-    block += [_d("proxy_set_header", n, "") for n in edits.request_remove]
+    block += [d("proxy_set_header", n, v) for n, v in edits.request_set]
+    block += [d("proxy_set_header", n, "") for n in edits.request_remove]
     hidden = sorted({n for n, _ in edits.response_set} | set(edits.response_remove))
-    block += [_d("proxy_hide_header", n) for n in hidden]
+    block += [d("proxy_hide_header", n) for n in hidden]
     block += affinity.location_directives(upstream)
     block += scope.limit_directives()
-    block += [_d("add_header", n, v, "always") for n, v in edits.response_set]
-    return _d("location", *location["args"], block=_keep_request_id(block))
+    block += [d("add_header", n, v, "always") for n, v in edits.response_set]
+    return d("location", *location["args"], block=_keep_request_id(block))
 
 
 def _named(name: str, scope: limits.Scope, body: list[Directive]) -> Directive:
     block = [*scope.route_variable(), *scope.limit_directives(), *body]
-    return _d("location", name, block=_keep_request_id(block))
+    return d("location", name, block=_keep_request_id(block))
 
 
 def _keep_request_id(block: list[Directive]) -> list[Directive]:
     """A location with its own `add_header` inherits none from the server: repeat X-Request-ID."""
     if any(d["directive"] == "add_header" for d in block):
-        return [*block, _d("add_header", "X-Request-ID", "$request_id", "always")]
+        return [*block, d("add_header", "X-Request-ID", "$request_id", "always")]
     return block

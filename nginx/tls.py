@@ -29,12 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import crossplane
-
 from nginx import validation as v
+from nginx.directives import Directive, build, d
 from nginx.model import NodeParams, Snapshot, VirtualServerSpec
-
-Directive = dict[str, Any]
 
 CLIENT_AUTH = ("none", "required", "optional")
 PROTOCOLS = ("TLSv1.2", "TLSv1.3")
@@ -115,17 +112,6 @@ class TlsSpec:
     acme_challenges: tuple[AcmeChallengeSpec, ...] = ()
 
 
-def _d(directive: str, *args: str, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": list(args)}
-    if block is not None:
-        node["block"] = block
-    return node
-
-
-def _build(payload: list[Directive]) -> str:
-    return str(crossplane.build(payload, indent=4)) + "\n"
-
-
 def https_ports_of(files: Mapping[str, str]) -> tuple[int, ...]:
     """The HTTPS ports compiled sites include listen snippets for (`include node/listen/<p>-ssl*.conf`)."""
     return tuple(sorted({int(p) for text in files.values() for p in _SSL_LISTEN_RE.findall(text)}))
@@ -140,9 +126,9 @@ def render_node_files(params: NodeParams, https_ports: Sequence[int]) -> dict[st
             raise ValueError(f"status port {port} is also an HTTPS port")
         ip = ipaddress.ip_address(v.validate_ip(params.bind_address, "bind address"))
         address = f"[{ip.compressed}]:{port}" if ip.version == 6 else f"{ip}:{port}"
-        files[f"node/listen/{port}-ssl.conf"] = _build([_d("listen", address, "ssl", "http2")])
-        files[f"node/listen/{port}-ssl-default.conf"] = _build(
-            [_d("listen", address, "ssl", "http2", "default_server")]
+        files[f"node/listen/{port}-ssl.conf"] = build([d("listen", address, "ssl", "http2")])
+        files[f"node/listen/{port}-ssl-default.conf"] = build(
+            [d("listen", address, "ssl", "http2", "default_server")]
         )
     return files
 
@@ -187,7 +173,7 @@ def site_servers(vs: VirtualServerSpec, http_server: Directive, snapshot: Snapsh
     if tls.upstream is not None:
         block = _with_upstream_tls(block, vs.name, tls.upstream)
     https = _https_servers(vs, tls, block) if tls.https_ports and tls.certificates else []
-    servers = [_d("server", block=_http_block(tls, block)), *https]
+    servers = [d("server", block=_http_block(tls, block)), *https]
     servers += [_default_https_server(port) for port in _owned_default_ports(vs, snapshot)]
     return servers
 
@@ -199,15 +185,15 @@ def _is_listen(directive: Directive) -> bool:
 def _acme_location(challenges: Sequence[AcmeChallengeSpec]) -> Directive:
     # `^~` wins over regex locations and keeps challenge paths away from upstreams and redirects.
     answers = [
-        _d(
+        d(
             "location",
             "=",
             ACME_PREFIX + c.token,
-            block=[_d("default_type", "text/plain"), _d("return", "200", c.key_authorization)],
+            block=[d("default_type", "text/plain"), d("return", "200", c.key_authorization)],
         )
         for c in sorted(challenges, key=lambda c: c.token)
     ]
-    return _d("location", "^~", ACME_PREFIX, block=[*answers, _d("return", "404")])
+    return d("location", "^~", ACME_PREFIX, block=[*answers, d("return", "404")])
 
 
 def _http_block(tls: TlsSpec, block: list[Directive]) -> list[Directive]:
@@ -215,7 +201,7 @@ def _http_block(tls: TlsSpec, block: list[Directive]) -> list[Directive]:
         port = min(tls.https_ports)
         target = "https://$host" + ("" if port == 443 else f":{port}") + "$request_uri"
         block = [d for d in block if d["directive"] != "location"]
-        block.append(_d("location", "/", block=[_d("return", "301", target)]))
+        block.append(d("location", "/", block=[d("return", "301", target)]))
     if tls.acme_challenges:
         block = [*block, _acme_location(tls.acme_challenges)]
     return block
@@ -230,10 +216,10 @@ def _https_servers(vs: VirtualServerSpec, tls: TlsSpec, block: list[Directive]) 
     for index, (ref, names) in enumerate(sni_groups(vs, tls)):
         default = catch_all and index == 0
         suffix = "-ssl-default" if default else "-ssl"
-        listens = [_d("include", f"node/listen/{port}{suffix}.conf") for port in sorted(tls.https_ports)]
+        listens = [d("include", f"node/listen/{port}{suffix}.conf") for port in sorted(tls.https_ports)]
         server_names = ["_"] if default else list(names)
         settings = [*_certificate(ref, tls), *_client_auth(vs.name, tls)]
-        servers.append(_d("server", block=[*listens, _d("server_name", *server_names), *settings, *body]))
+        servers.append(d("server", block=[*listens, d("server_name", *server_names), *settings, *body]))
     return servers
 
 
@@ -279,29 +265,29 @@ def protocol_settings() -> list[Directive]:
     workers (and survives reloads) instead.
     """
     return [
-        _d("ssl_protocols", *PROTOCOLS),
-        _d("ssl_ciphers", CIPHERS),
-        _d("ssl_prefer_server_ciphers", "off"),
-        _d("ssl_ecdh_curve", "X25519:prime256v1:secp384r1"),
-        _d("ssl_session_cache", "shared:lb_tls:10m"),
-        _d("ssl_session_timeout", "1d"),
-        _d("ssl_session_tickets", "off"),
+        d("ssl_protocols", *PROTOCOLS),
+        d("ssl_ciphers", CIPHERS),
+        d("ssl_prefer_server_ciphers", "off"),
+        d("ssl_ecdh_curve", "X25519:prime256v1:secp384r1"),
+        d("ssl_session_cache", "shared:lb_tls:10m"),
+        d("ssl_session_timeout", "1d"),
+        d("ssl_session_tickets", "off"),
     ]
 
 
 def _certificate(ref: CertificateRef, tls: TlsSpec) -> list[Directive]:
     out = [
-        _d("ssl_certificate", ref.chain_path),
-        _d("ssl_certificate_key", ref.key_path),
+        d("ssl_certificate", ref.chain_path),
+        d("ssl_certificate_key", ref.key_path),
         *protocol_settings(),
     ]
     if ref.ocsp and tls.ocsp_resolvers:
         # The stapled answer is verified by clients; nginx only fetches it (through the resolver).
         out += [
-            _d("ssl_stapling", "on"),
-            _d("ssl_stapling_verify", "off"),
-            _d("resolver", *sorted(tls.ocsp_resolvers), "valid=300s"),
-            _d("resolver_timeout", "5s"),
+            d("ssl_stapling", "on"),
+            d("ssl_stapling_verify", "off"),
+            d("resolver", *sorted(tls.ocsp_resolvers), "valid=300s"),
+            d("resolver_timeout", "5s"),
         ]
     return out
 
@@ -310,16 +296,16 @@ def _client_auth(vs_name: str, tls: TlsSpec) -> list[Directive]:
     if tls.client_auth == "none" or not tls.client_ca_pem:
         return []
     return [
-        _d("ssl_client_certificate", f"tls/sites/{vs_name}/client-ca.pem"),
-        _d("ssl_verify_client", "on" if tls.client_auth == "required" else "optional"),
-        _d("ssl_verify_depth", "3"),
+        d("ssl_client_certificate", f"tls/sites/{vs_name}/client-ca.pem"),
+        d("ssl_verify_client", "on" if tls.client_auth == "required" else "optional"),
+        d("ssl_verify_depth", "3"),
     ]
 
 
 def _with_hsts(block: list[Directive], tls: TlsSpec) -> list[Directive]:
     """HSTS at server level and in every location with its own add_header (those do not inherit)."""
     value = f"max-age={tls.hsts_max_age_s}" + ("; includeSubDomains" if tls.hsts_include_subdomains else "")
-    header = _d("add_header", "Strict-Transport-Security", value, "always")
+    header = d("add_header", "Strict-Transport-Security", value, "always")
 
     def visit(directives: list[Directive], top: bool) -> list[Directive]:
         out = [
@@ -336,28 +322,29 @@ def _with_hsts(block: list[Directive], tls: TlsSpec) -> list[Directive]:
 def _with_upstream_tls(block: list[Directive], vs_name: str, upstream: UpstreamTls) -> list[Directive]:
     """`proxy_pass http://` → `https://` with verification, in every location of the site."""
     settings = [
-        _d("proxy_ssl_protocols", *PROTOCOLS),
-        _d("proxy_ssl_server_name", "on"),
-        _d("proxy_ssl_session_reuse", "on"),
+        d("proxy_ssl_protocols", *PROTOCOLS),
+        d("proxy_ssl_server_name", "on"),
+        d("proxy_ssl_session_reuse", "on"),
     ]
     if upstream.server_name:
-        settings.append(_d("proxy_ssl_name", upstream.server_name))
+        settings.append(d("proxy_ssl_name", upstream.server_name))
     if upstream.verify:
         settings += [
-            _d("proxy_ssl_verify", "on"),
-            _d("proxy_ssl_verify_depth", "3"),
-            _d("proxy_ssl_trusted_certificate", f"tls/sites/{vs_name}/upstream-ca.pem"),
+            d("proxy_ssl_verify", "on"),
+            d("proxy_ssl_verify_depth", "3"),
+            d("proxy_ssl_trusted_certificate", f"tls/sites/{vs_name}/upstream-ca.pem"),
         ]
 
     def visit(directives: list[Directive]) -> list[Directive]:
         out, proxied = [], False
-        for d in directives:
-            if d["directive"] == "location":
-                d = {**d, "block": visit(d["block"])}
-            elif d["directive"] == "proxy_pass" and str(d["args"][0]).startswith("http://"):
-                d = {**d, "args": ["https://" + str(d["args"][0])[len("http://") :], *d["args"][1:]]}
+        for node in directives:
+            if node["directive"] == "location":
+                node = {**node, "block": visit(node["block"])}
+            elif node["directive"] == "proxy_pass" and str(node["args"][0]).startswith("http://"):
+                target = "https://" + str(node["args"][0])[len("http://") :]
+                node = {**node, "args": [target, *node["args"][1:]]}
                 proxied = True
-            out.append(d)
+            out.append(node)
         return out + settings if proxied else out
 
     return visit(block)
@@ -379,13 +366,13 @@ def _owned_default_ports(vs: VirtualServerSpec, snapshot: Snapshot) -> list[int]
 
 def _default_https_server(port: int) -> Directive:
     # Unknown names (and clients without SNI) get a refused handshake, never some site's certificate.
-    return _d(
+    return d(
         "server",
         block=[
-            _d("include", f"node/listen/{port}-ssl-default.conf"),
-            _d("server_name", "_"),
-            _d("ssl_reject_handshake", "on"),
+            d("include", f"node/listen/{port}-ssl-default.conf"),
+            d("server_name", "_"),
+            d("ssl_reject_handshake", "on"),
             *protocol_settings(),
-            _d("return", "444"),
+            d("return", "444"),
         ],
     )
