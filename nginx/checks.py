@@ -41,7 +41,7 @@ class CompileError(ValueError):
         return f"{self.obj_kind} {ascii(self.obj_name)[:70]}: {self.field}: {self.message}"
 
 
-class _Collector:
+class Collector:
     """Runs validators for one object and turns their ValueErrors into CompileErrors."""
 
     def __init__(self, kind: str, name: object, errors: list[CompileError]) -> None:
@@ -70,7 +70,7 @@ class _Collector:
 def find_errors(snapshot: Snapshot) -> tuple[CompileError, ...]:
     """Every problem in the snapshot, in a stable order (empty when it compiles)."""
     errors: list[CompileError] = []
-    top = _Collector("snapshot", "snapshot", errors)
+    top = Collector("snapshot", "snapshot", errors)
     if not (
         top.tuple_of("upstreams", snapshot.upstreams, UpstreamSpec)
         and top.tuple_of("virtual_servers", snapshot.virtual_servers, VirtualServerSpec)
@@ -95,11 +95,11 @@ def _check_unique_names(kind: str, names: list[str], errors: list[CompileError])
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            _Collector(kind, name, errors).fail("name", "another object has the same name")
+            Collector(kind, name, errors).fail("name", "another object has the same name")
         seen.add(name)
 
 
-def _check_unique(col: _Collector, field: str, values: list[str], what: str = "name") -> None:
+def _check_unique(col: Collector, field: str, values: list[str], what: str = "name") -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
@@ -108,7 +108,7 @@ def _check_unique(col: _Collector, field: str, values: list[str], what: str = "n
 
 
 def _check_upstream(up: UpstreamSpec, errors: list[CompileError]) -> None:
-    col = _Collector("upstream", up.name, errors)
+    col = Collector("upstream", up.name, errors)
     col.check("name", v.validate_name, up.name)
     col.check("algorithm", v.validate_choice, up.algorithm, "algorithm", ALGORITHMS)
     if up.algorithm == "hash":
@@ -134,7 +134,7 @@ def _endpoint_key(server: ServerSpec) -> str | None:
         return None  # already reported by _check_server
 
 
-def _check_retry(col: _Collector, retry: RetryPolicy) -> None:
+def _check_retry(col: Collector, retry: RetryPolicy) -> None:
     if not isinstance(retry, RetryPolicy):
         col.fail("retry", "must be a RetryPolicy")
         return
@@ -148,7 +148,7 @@ def _check_retry(col: _Collector, retry: RetryPolicy) -> None:
     col.check("retry.non_idempotent", v.validate_bool, retry.non_idempotent, "non_idempotent")
 
 
-def _check_server(col: _Collector, algorithm: str, server: ServerSpec) -> None:
+def _check_server(col: Collector, algorithm: str, server: ServerSpec) -> None:
     at = f"servers[{ascii(server.key)[1:-1][:64]}]"
     col.check(f"{at}.key", v.validate_key, server.key)
     col.check(f"{at}.address", v.validate_address, server.address)
@@ -161,7 +161,7 @@ def _check_server(col: _Collector, algorithm: str, server: ServerSpec) -> None:
 
 
 def _check_virtual_server(vs: VirtualServerSpec, upstreams: set[str], errors: list[CompileError]) -> None:
-    col = _Collector("virtual_server", vs.name, errors)
+    col = Collector("virtual_server", vs.name, errors)
     col.check("name", v.validate_name, vs.name)
     if col.tuple_of("hostnames", vs.hostnames, str):
         for hostname in vs.hostnames:
@@ -179,7 +179,7 @@ def _check_virtual_server(vs: VirtualServerSpec, upstreams: set[str], errors: li
         _check_routes(col, vs, upstreams)
 
 
-def _check_routes(col: _Collector, vs: VirtualServerSpec, upstreams: set[str]) -> None:
+def _check_routes(col: Collector, vs: VirtualServerSpec, upstreams: set[str]) -> None:
     # Routes are the gateway's (conditions, actions, canaries, limits); imported here because
     # nginx.gateway_checks builds on this module.
     from nginx.gateway_checks import check_routes
@@ -192,7 +192,7 @@ def _check_ports(vss: list[VirtualServerSpec], errors: list[CompileError]) -> No
     catch_all: dict[int, str] = {}
     hosts: dict[tuple[int, str], str] = {}
     for vs in vss:
-        col = _Collector("virtual_server", vs.name, errors)
+        col = Collector("virtual_server", vs.name, errors)
         for port in vs.http_ports:
             if not vs.hostnames:
                 if port in catch_all:

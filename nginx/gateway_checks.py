@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from nginx import validation as v
-from nginx.checks import CompileError, _Collector
+from nginx.checks import Collector, CompileError
 from nginx.gateway_model import (
     LIMIT_KEYS,
     PATH_KINDS,
@@ -33,17 +33,17 @@ def find_errors(snapshot: Snapshot) -> tuple[CompileError, ...]:
     errors: list[CompileError] = []
     for upstream in snapshot.upstreams:
         if upstream.sticky is not None:
-            check_sticky(_Collector("upstream", upstream.name, errors), upstream, upstream.sticky)
+            check_sticky(Collector("upstream", upstream.name, errors), upstream, upstream.sticky)
     policies: dict[str, RateLimitSpec] = {}
     for vs in snapshot.virtual_servers:
-        col = _Collector("virtual_server", vs.name, errors)
+        col = Collector("virtual_server", vs.name, errors)
         _check_policies(col, "rate_limits", vs.rate_limits, policies)
         for index, route in enumerate(vs.routes):
             _check_policies(col, f"routes[{index}].rate_limits", route.rate_limits, policies)
     return tuple(errors)
 
 
-def check_routes(col: _Collector, vs: VirtualServerSpec, upstreams: set[str]) -> None:
+def check_routes(col: Collector, vs: VirtualServerSpec, upstreams: set[str]) -> None:
     keys = [r.key for r in vs.routes if r.key]
     if len(set(keys)) != len(keys):
         col.fail("routes", "two routes have the same key")
@@ -51,7 +51,7 @@ def check_routes(col: _Collector, vs: VirtualServerSpec, upstreams: set[str]) ->
         check_route(col, f"routes[{index}]", route, upstreams)
 
 
-def check_route(col: _Collector, at: str, route: RouteSpec, upstreams: set[str]) -> None:
+def check_route(col: Collector, at: str, route: RouteSpec, upstreams: set[str]) -> None:
     col.check(f"{at}.priority", v.validate_bounded, route.priority, "route_priority", "priority")
     if route.key:
         col.check(f"{at}.key", v.validate_key, route.key)
@@ -72,7 +72,7 @@ def check_route(col: _Collector, at: str, route: RouteSpec, upstreams: set[str])
         _check_forward(col, at, route, upstreams)
 
 
-def _check_match(col: _Collector, at: str, route: RouteSpec) -> None:
+def _check_match(col: Collector, at: str, route: RouteSpec) -> None:
     m = route.match
     if m.host is not None:
         col.check(f"{at}.host", v.validate_server_name, m.host)
@@ -92,7 +92,7 @@ def _header_condition_name(name: object) -> object:
 
 
 def _check_value_match(
-    col: _Collector, at: str, cond: ValueMatch | None, name_rule: Callable[[object], object]
+    col: Collector, at: str, cond: ValueMatch | None, name_rule: Callable[[object], object]
 ) -> None:
     if cond is None:
         return
@@ -110,7 +110,7 @@ def _check_value_match(
         col.check(f"{at}.value", v.validate_match_value, cond.value)
 
 
-def _check_forward(col: _Collector, at: str, route: RouteSpec, upstreams: set[str]) -> None:
+def _check_forward(col: Collector, at: str, route: RouteSpec, upstreams: set[str]) -> None:
     if route.upstream not in upstreams:
         col.fail(f"{at}.upstream", f"no upstream named {ascii(route.upstream)[:70]}")
     col.check(f"{at}.strip_prefix", v.validate_bool, route.strip_prefix, "strip_prefix")
@@ -126,7 +126,7 @@ def _check_forward(col: _Collector, at: str, route: RouteSpec, upstreams: set[st
     _check_headers(col, f"{at}.headers", route.headers)
 
 
-def _check_canary(col: _Collector, at: str, canary: Canary, upstreams: set[str]) -> None:
+def _check_canary(col: Collector, at: str, canary: Canary, upstreams: set[str]) -> None:
     if canary.upstream not in upstreams:
         col.fail(f"{at}.upstream", f"no upstream named {ascii(canary.upstream)[:70]}")
     col.check(f"{at}.weight", v.validate_bounded, canary.weight, "canary_weight", "canary weight")
@@ -144,7 +144,7 @@ def _check_canary(col: _Collector, at: str, canary: Canary, upstreams: set[str])
         col.fail(f"{at}.weight", "a canary needs a weight, a header or a cookie")
 
 
-def _check_headers(col: _Collector, at: str, edits: HeaderEdits) -> None:
+def _check_headers(col: Collector, at: str, edits: HeaderEdits) -> None:
     for field, names, reserved in (
         ("request_set", [n for n, _ in edits.request_set], RESERVED_REQUEST_HEADERS),
         ("request_remove", list(edits.request_remove), RESERVED_REQUEST_HEADERS),
@@ -163,7 +163,7 @@ def _check_headers(col: _Collector, at: str, edits: HeaderEdits) -> None:
             col.check(f"{at}.{direction}_set", v.validate_header_value, value, f"value of {ascii(name)[:40]}")
 
 
-def check_sticky(col: _Collector, upstream: UpstreamSpec, sticky: StickySpec) -> None:
+def check_sticky(col: Collector, upstream: UpstreamSpec, sticky: StickySpec) -> None:
     if not col.check("sticky.kind", v.validate_choice, sticky.kind, "affinity", STICKY_KINDS):
         return
     if upstream.algorithm != "round_robin" or upstream.hash_key is not None:
@@ -198,7 +198,7 @@ def _is_ip(address: str) -> bool:
 
 
 def _check_policies(
-    col: _Collector, at: str, policies: Iterable[RateLimitSpec], seen: dict[str, RateLimitSpec]
+    col: Collector, at: str, policies: Iterable[RateLimitSpec], seen: dict[str, RateLimitSpec]
 ) -> None:
     for policy in policies:
         where = f"{at}[{ascii(policy.name)[1:-1][:64]}]"
@@ -210,7 +210,7 @@ def _check_policies(
         check_policy(col, where, policy)
 
 
-def check_policy(col: _Collector, at: str, p: RateLimitSpec) -> None:
+def check_policy(col: Collector, at: str, p: RateLimitSpec) -> None:
     for field in ("rate", "burst", "delay", "connections", "retry_after_s"):
         value = getattr(p, field)
         if field == "rate" and value == 0:

@@ -8,10 +8,9 @@ field-level messages before they are stored (`appliance.tls.validators`); this i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from nginx import validation as v
-from nginx.checks import CompileError
+from nginx.checks import Collector, CompileError
 from nginx.model import Snapshot, VirtualServerSpec
 from nginx.tls import (
     CLIENT_AUTH,
@@ -63,22 +62,6 @@ def validate_pem_bundle(value: object, what: str = "certificate bundle") -> str:
     return value
 
 
-class _Collector:
-    def __init__(self, name: str, errors: list[CompileError]) -> None:
-        self.name, self.errors = name, errors
-
-    def check(self, field: str, validator: Callable[..., object], *args: object) -> bool:
-        try:
-            validator(*args)
-        except ValueError as exc:
-            self.fail(field, str(exc))
-            return False
-        return True
-
-    def fail(self, field: str, message: str) -> None:
-        self.errors.append(CompileError("virtual_server", self.name, field, message))
-
-
 def find_errors(snapshot: Snapshot) -> tuple[CompileError, ...]:
     """Every TLS problem in the snapshot (empty when it compiles)."""
     errors: list[CompileError] = []
@@ -87,14 +70,14 @@ def find_errors(snapshot: Snapshot) -> tuple[CompileError, ...]:
         if not isinstance(vs, VirtualServerSpec) or vs.tls is None:
             continue
         before = len(errors)
-        _check_tls(_Collector(vs.name, errors), vs)
+        _check_tls(Collector("virtual_server", vs.name, errors), vs)
         if len(errors) == before:
             sound.append(vs)
     _check_ports(snapshot, sound, errors)
     return tuple(errors)
 
 
-def _check_tls(col: _Collector, vs: VirtualServerSpec) -> None:
+def _check_tls(col: Collector, vs: VirtualServerSpec) -> None:
     tls = vs.tls
     if not isinstance(tls, TlsSpec):
         col.fail("tls", "must be a TlsSpec")
@@ -120,7 +103,7 @@ def _check_tls(col: _Collector, vs: VirtualServerSpec) -> None:
         _check_challenge(col, challenge)
 
 
-def _check_listeners(col: _Collector, vs: VirtualServerSpec, tls: TlsSpec) -> None:
+def _check_listeners(col: Collector, vs: VirtualServerSpec, tls: TlsSpec) -> None:
     if not isinstance(tls.https_ports, tuple) or not isinstance(tls.certificates, tuple):
         col.fail("tls", "https_ports and certificates must be tuples")
         return
@@ -135,7 +118,7 @@ def _check_listeners(col: _Collector, vs: VirtualServerSpec, tls: TlsSpec) -> No
         col.fail("tls.redirect_http", "redirecting to HTTPS needs an HTTPS port")
 
 
-def _check_certificate(col: _Collector, at: str, ref: object) -> None:
+def _check_certificate(col: Collector, at: str, ref: object) -> None:
     if not isinstance(ref, CertificateRef):
         col.fail(at, "must be a CertificateRef")
         return
@@ -149,7 +132,7 @@ def _check_certificate(col: _Collector, at: str, ref: object) -> None:
         col.check(f"{at}.server_names", v.validate_server_name, name)
 
 
-def _check_upstream(col: _Collector, upstream: object) -> None:
+def _check_upstream(col: Collector, upstream: object) -> None:
     if not isinstance(upstream, UpstreamTls):
         col.fail("tls.upstream", "must be an UpstreamTls")
         return
@@ -160,7 +143,7 @@ def _check_upstream(col: _Collector, upstream: object) -> None:
         col.check("tls.upstream.trusted_ca_pem", validate_pem_bundle, upstream.trusted_ca_pem, "upstream CA")
 
 
-def _check_challenge(col: _Collector, challenge: object) -> None:
+def _check_challenge(col: Collector, challenge: object) -> None:
     if not isinstance(challenge, AcmeChallengeSpec):
         col.fail("tls.acme_challenges", "must be an AcmeChallengeSpec")
         return
@@ -177,7 +160,7 @@ def _check_ports(snapshot: Snapshot, sound: list[VirtualServerSpec], errors: lis
     names: dict[tuple[int, str], str] = {}
     for vs in sound:
         assert vs.tls is not None
-        col = _Collector(vs.name, errors)
+        col = Collector("virtual_server", vs.name, errors)
         claimed = [name for _, group in sni_groups(vs, vs.tls)[1:] for name in group]
         if vs.hostnames:
             claimed = [h.lower() for h in vs.hostnames]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.crypto import salted_hmac
 
 from nginx import gateway_checks
-from nginx.checks import CompileError, _Collector
+from nginx.checks import Collector, CompileError
 from nginx.gateway_model import Canary, HeaderEdits, RateLimitSpec, RouteMatch, StickySpec, ValueMatch
 from nginx.model import RouteSpec, UpstreamSpec
 
@@ -108,7 +108,7 @@ def route_spec(route: Route, policies: tuple[RateLimitSpec, ...] = ()) -> RouteS
 
 def _collected(check: Any, *args: object) -> list[CompileError]:
     errors: list[CompileError] = []
-    check(_Collector("object", "object", errors), *args)
+    check(Collector("object", "object", errors), *args)
     return errors
 
 
