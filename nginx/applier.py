@@ -142,7 +142,7 @@ class NodeApplier:
         node_files = render_node_files(self.params, revision, ports)
         node_files.update(tls.render_node_files(self.params, tls.https_ports_of(files)))
         staging.stage_revision(self.prefix, revision, {**files, **node_files}, checksum, secret_files)
-        passed, output = self._nginx_test(revision)
+        passed, output = process.check_config(self.prefix, revision, self.nginx_bin)
         if not passed:
             staging.remove_revision(self.prefix, revision)
             raise ApplyFailed(f"nginx -t rejected revision {revision}:\n{output}")
@@ -157,18 +157,6 @@ class NodeApplier:
         if problem is not None:
             raise ApplyFailed(self._roll_back(previous, problem))
         return True
-
-    def _nginx_test(self, revision: int) -> tuple[bool, str]:
-        """Run `nginx -t -q` on the staged revision: (passed, what nginx printed: errors or warnings)."""
-        config = f"{staging.REVISIONS}/{revision}/main.conf"
-        result = subprocess.run(
-            process.nginx_command(self.prefix, self.nginx_bin, config, "-t", "-q"),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        return result.returncode == 0, (result.stderr + result.stdout).strip()
 
     def _reload_and_verify(self, master: int, revision: int) -> str | None:
         """SIGHUP, then wait for `/revision` to say `revision`; a problem description, else None."""

@@ -41,6 +41,24 @@ def nginx_command(prefix: Path, nginx_bin: str, config: str, *extra: str) -> lis
     return [nginx_bin, "-p", f"{prefix}/", "-c", config, *extra]
 
 
+def check_config(
+    prefix: Path, revision: int, nginx_bin: str = NGINX_BIN, timeout_s: float = 30
+) -> tuple[bool, str]:
+    """`nginx -t -q` on a revision staged under `prefix`: (passed, what nginx printed: errors, warnings).
+
+    Raises OSError if nginx cannot run and `subprocess.TimeoutExpired` after `timeout_s`.
+    """
+    config = f"{staging.REVISIONS}/{revision}/main.conf"
+    result = subprocess.run(
+        nginx_command(prefix, nginx_bin, config, "-t", "-q"),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    return result.returncode == 0, (result.stderr + result.stdout).strip()
+
+
 def start(
     prefix: Path, params: NodeParams, nginx_bin: str = NGINX_BIN, timeout_s: float = 10.0
 ) -> subprocess.Popen[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -86,12 +85,6 @@ def test_nginx_accepts_the_config_with_metrics_on_and_off(tmp_path, enabled):
     files = {**compiled.files, **render_node_files(NODE, 1, compiled.listen_ports)}
     staging.prepare_prefix(tmp_path)
     staging.stage_revision(tmp_path, 1, files, compiled.checksum)
-    result = subprocess.run(
-        process.nginx_command(tmp_path, process.NGINX_BIN, "revisions/1/main.conf", "-t"),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "[warn]" not in result.stderr, result.stderr
+    passed, output = process.check_config(tmp_path, 1)
+    assert passed, output
+    assert "[warn]" not in output, output

@@ -63,16 +63,8 @@ def nginx_test(compiled: CompiledConfig, number: int) -> tuple[bool, str]:
         prefix = Path(tmp)
         staging.prepare_prefix(prefix)
         staging.stage_revision(prefix, number, {**compiled.files, **node_files}, compiled.checksum)
-        config = f"{staging.REVISIONS}/{number}/main.conf"
         try:
-            result = subprocess.run(
-                process.nginx_command(prefix, nginx_bin, config, "-t", "-q"),
-                capture_output=True,
-                text=True,
-                timeout=NGINX_TEST_TIMEOUT_S,
-                check=False,
-            )
+            passed, output = process.check_config(prefix, number, nginx_bin, NGINX_TEST_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return False, f"nginx -t could not run: {exc}"
-        output = (result.stderr + result.stdout).strip().replace(tmp, "<preview>")
-    return result.returncode == 0, output
+    return passed, output.replace(tmp, "<preview>")
