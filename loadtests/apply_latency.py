@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from loadtests.harness import bench_stack
+from loadtests.harness import LiveRevision, bench_stack
 from loadtests.load import Load, Sample, summarize
 from loadtests.report import Event, Report, machine_info
 
@@ -78,27 +78,6 @@ def baseline_apply_ms(stack, rounds: int) -> list[float]:  # type: ignore[no-unt
     finally:
         node.stop()
     return timings
-
-
-class LiveRevision:
-    """The revision every node serves: per node the highest number its status listener has answered,
-    over all nodes the lowest of those.
-
-    Right after a reload the old workers still accept on the status listener for some milliseconds, so
-    a node answers the new number, then the old one, then the new one again: a plain reading can go
-    backwards, and an apply timed from such a reading would look live before it is. A node that does
-    not answer (its listener may refuse a connection during a reload) keeps its highest number.
-    """
-
-    def __init__(self, status_urls: list[str]) -> None:
-        self.highest = dict.fromkeys(status_urls, 0)
-
-    def read(self) -> int:
-        from loadtests.harness import node_revision
-
-        for url, seen in self.highest.items():
-            self.highest[url] = max(seen, node_revision(url) or 0)
-        return min(self.highest.values())
 
 
 class Applies:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.harness import bench_stack
+from loadtests.harness import LiveRevision, bench_stack
 from loadtests.load import Load, Sample
 from loadtests.report import Event, Report, machine_info
 
@@ -48,17 +48,12 @@ class Victim:
     restore: Callable[[], None]
 
 
-def _node_revision(status_urls: list[str]) -> int:
-    from loadtests.harness import node_revision
-
-    return min((node_revision(url) or 0) for url in status_urls) if status_urls else 0
-
-
 class Timeline:
     """Drives the failure and watches health state and live revisions while the load runs."""
 
     def __init__(self, load: Load, victim: Victim, status_urls: list[str]) -> None:
-        self.load, self.victim, self.status_urls = load, victim, status_urls
+        self.load, self.victim = load, victim
+        self.live = LiveRevision(status_urls)
         self.events: list[Event] = []
         self.times: dict[str, float] = {}
         self.stopped = threading.Event()
@@ -84,7 +79,7 @@ class Timeline:
         while self.load.elapsed() < until and not self.stopped.is_set():
             if status_key not in self.times and self._status() == wanted:
                 self.mark(status_key, "marked down" if down else "marked up", since)
-            if status_key in self.times and _node_revision(self.status_urls) > before:
+            if status_key in self.times and self.live.read() > before:
                 self.mark(rotation_key, "out of rotation" if down else "back in rotation", since)
                 return
             time.sleep(0.05)
@@ -93,13 +88,13 @@ class Timeline:
         failed = False
         try:
             self._sleep_until(seconds * FAIL_AT)
-            before, since = _node_revision(self.status_urls), self.load.elapsed()
+            before, since = self.live.read(), self.load.elapsed()
             self.victim.fail()
             failed = True
             self.mark("failed_at", f"{self.victim.describe} failed")
             self._watch(seconds * RESTORE_AT, since, before, down=True)
             self._sleep_until(seconds * RESTORE_AT)
-            before, since = _node_revision(self.status_urls), self.load.elapsed()
+            before, since = self.live.read(), self.load.elapsed()
             self.victim.restore()
             failed = False
             self.mark("restored_at", f"{self.victim.describe} restored")
