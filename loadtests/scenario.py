@@ -26,7 +26,7 @@ def publish_pool(stack, name: str, ports: list[int], **upstream_fields: object) 
     from django.db import transaction
 
     from appliance.lb import services
-    from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
+    from appliance.lb.models import Server, Upstream, VirtualServer
 
     port = free_port()
     with transaction.atomic():
@@ -36,13 +36,22 @@ def publish_pool(stack, name: str, ports: list[int], **upstream_fields: object) 
         VirtualServer.objects.create(name=name, http_ports=[port], default_upstream=upstream)
         services.mark_changed(f"benchmark pool {name}", "bench")
 
+    wait_live(stack, 30, f"benchmark pool {name}")
+    return f"http://127.0.0.1:{port}/"
+
+
+def wait_live(stack, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Until the newest revision is applied and the node serves it; a revision that failed raises."""
+    from appliance.lb.models import ConfigRevision
+
     def live() -> bool:
         latest = ConfigRevision.objects.order_by("-number").first()
+        if latest is not None and latest.status == "failed":
+            raise RuntimeError(f"{what} did not apply: {latest.error}")
         return bool(
             latest
             and latest.status == "applied"
             and node_revision(stack.nodes[0].status_url) == latest.number
         )
 
-    wait_until(live, 30, "benchmark pool live")
-    return f"http://127.0.0.1:{port}/"
+    wait_until(live, timeout, f"{what} live")

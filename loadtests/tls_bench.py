@@ -73,10 +73,11 @@ def build_site(stack, backends: int = 2):  # type: ignore[no-untyped-def]
     from django.db import transaction
 
     from appliance.lb import services as lb_services
-    from appliance.lb.models import ConfigRevision, Server, Upstream, VirtualServer
+    from appliance.lb.models import Server, Upstream, VirtualServer
     from appliance.tls import services
     from appliance.tls.models import TlsCertificate, VirtualServerTls
-    from loadtests.harness import Backend, free_port, node_revision, wait_until
+    from loadtests.harness import Backend, free_port
+    from loadtests.scenario import wait_live
 
     started = [Backend(f"tls{i}", free_port(), stack.cfg.path("logs")).start() for i in range(backends)]
     stack.running.extend(started)
@@ -94,17 +95,7 @@ def build_site(stack, backends: int = 2):  # type: ignore[no-untyped-def]
         TlsCertificate.objects.create(binding=binding, certificate=cert, position=0)
         lb_services.mark_changed("TLS benchmark site", "bench")
 
-    def live() -> bool:
-        latest = ConfigRevision.objects.order_by("-number").first()
-        if latest is not None and latest.status == "failed":
-            raise RuntimeError(f"the benchmark site did not apply: {latest.error}")
-        return bool(
-            latest
-            and latest.status == "applied"
-            and node_revision(stack.nodes[0].status_url) == latest.number
-        )
-
-    wait_until(live, 60, "the TLS benchmark site to be live")
+    wait_live(stack, 60, "the TLS benchmark site")
     return http_port, https_port
 
 
